@@ -1,0 +1,1 @@
+"""VLA policies (VLM backbone + diffusion action expert), training and fine-tuning."""

@@ -1,0 +1,1 @@
+"""Real-robot runner: Realman arm + XHAND1 drivers behind a safety layer."""

@@ -1,0 +1,1 @@
+"""Shared pytest configuration: everything a test writes goes under pytest's tmp_path."""
