@@ -15,8 +15,8 @@ objects); the trial counts are the paper's.
 from __future__ import annotations
 
 import string
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 
@@ -46,9 +46,9 @@ class SplitSpec:
 
     def __post_init__(self) -> None:
         # Copies, so a caller mutating its dict or list later cannot change a registered task.
-        object.__setattr__(self, "objects", {k: tuple(v) for k, v in self.objects.items()})
-        object.__setattr__(self, "backgrounds", tuple(self.backgrounds))
-        object.__setattr__(self, "distractors", tuple(self.distractors))
+        object.__setattr__(self, "objects", {k: _names(v, k) for k, v in self.objects.items()})
+        object.__setattr__(self, "backgrounds", _names(self.backgrounds, "backgrounds"))
+        object.__setattr__(self, "distractors", _names(self.distractors, "distractors"))
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class TaskSpec:
     categories: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "templates", tuple(self.templates))
+        object.__setattr__(self, "templates", _names(self.templates, "templates"))
         object.__setattr__(self, "split_specs", dict(self.split_specs))
         object.__setattr__(self, "categories", dict(self.categories))
         object.__setattr__(self, "num_distractors", tuple(self.num_distractors))
@@ -112,14 +112,16 @@ class TaskSpec:
     def _check_splits(self) -> None:
         unknown = set(self.split_specs) - set(SPLITS)
         if unknown or "seen" not in self.split_specs:
-            raise ValueError(f"{self.name}: splits must include 'seen' and come from {SPLITS}, got {list(self.split_specs)}")
+            raise ValueError(
+                f"{self.name}: splits must include 'seen' and come from {SPLITS}, got {list(self.split_specs)}"
+            )
         slots = set(self.split_specs["seen"].objects)
         for split, spec in self.split_specs.items():
             # Same slots everywhere, so any template renders under any split.
             if set(spec.objects) != slots:
-                raise ValueError(f"{self.name}/{split}: object slots {sorted(spec.objects)} != seen's {sorted(slots)}")
+                raise ValueError(f"{self.name}/{split}: slots {sorted(spec.objects)} differ from seen's {sorted(slots)}")
             if not all(spec.objects.values()) or not spec.backgrounds:
-                raise ValueError(f"{self.name}/{split}: every object slot and the backgrounds need at least one name")
+                raise ValueError(f"{self.name}/{split}: each object slot and the backgrounds need at least one name")
             if spec.trials <= 0:
                 raise ValueError(f"{self.name}/{split}: trials must be positive, got {spec.trials}")
 
@@ -129,12 +131,12 @@ class TaskSpec:
         for template in self.templates:
             unknown = _fields(template) - set(self.slots)
             if unknown:
-                raise ValueError(f"{self.name}: template {template!r} uses {sorted(unknown)}; known fields: {self.slots}")
+                raise ValueError(f"{self.name}: template {template!r} uses {sorted(unknown)}; known: {self.slots}")
 
     def _check_distractors(self) -> None:
         low, high = self.num_distractors
         if not 0 <= low <= high:
-            raise ValueError(f"{self.name}: num_distractors must be 0 <= low <= high, got {self.num_distractors}")
+            raise ValueError(f"{self.name}: num_distractors needs 0 <= low <= high, got {self.num_distractors}")
         for split, spec in self.split_specs.items():
             # Conservative: assumes every chosen object could be in the distractor pool.
             if high and len(set(spec.distractors)) < high + len(self.slots):
@@ -152,7 +154,8 @@ class TaskSpec:
             replaced = []
             for what, old, new in pools:
                 if set(old) & set(new) and set(old) != set(new):
-                    raise ValueError(f"{self.name}/{split}: {what} partly overlap seen: {sorted(set(old) & set(new))}")
+                    overlap = sorted(set(old) & set(new))
+                    raise ValueError(f"{self.name}/{split}: {what} partly overlap seen: {overlap}")
                 if set(old) != set(new):
                     replaced.append(what)
             if not replaced:
@@ -181,6 +184,7 @@ class TaskSpec:
         return tuple(self.split_specs["seen"].objects)
 
     def split_spec(self, split: str) -> SplitSpec:
+        """The pools and trial count of ``split``; ValueError naming the task's splits if it has none."""
         if split not in self.split_specs:
             raise ValueError(f"task {self.name} has no split {split!r}; it has {self.splits}")
         return self.split_specs[split]
@@ -231,6 +235,13 @@ class TaskSpec:
             background=_choice(rng, spec.backgrounds),
             instruction=self.instruction(rng, split=split, **objects),
         )
+
+
+def _names(values: Iterable[str], what: str) -> tuple[str, ...]:
+    """A tuple of names; refuses a bare string, which ``("box")`` (no comma) silently is."""
+    if isinstance(values, str):
+        raise TypeError(f"{what}: expected a sequence of strings, got the string {values!r}")
+    return tuple(values)
 
 
 def _fields(template: str) -> set[str]:
@@ -295,7 +306,8 @@ _PP_SEEN = ("red apple", "banana", "orange", "carrot", "corn cob",
             "toy car", "rubber duck", "tennis ball", "paper cup", "blue sponge")
 _PP_UNSEEN_OBJECT = ("green apple", "lemon", "eggplant", "toy truck",
                      "toy dinosaur", "ping-pong ball", "plastic cup", "yellow sponge")
-_PP_UNSEEN_CATEGORY = ("screwdriver", "stapler", "tape roll", "toothbrush", "remote control", "glasses case")
+_PP_UNSEEN_CATEGORY = ("screwdriver", "stapler", "tape roll",
+                       "toothbrush", "remote control", "glasses case")
 _SEEN_BACKGROUNDS = ("wood_table", "white_tablecloth", "gray_mat")
 _UNSEEN_BACKGROUNDS = ("checkered_tablecloth", "blue_mat", "marble_table")
 
