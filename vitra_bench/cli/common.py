@@ -18,10 +18,9 @@ def add_config_command(
 ) -> None:
     """Register a command whose options are the fields of ``config_class``.
 
-    argparse only routes to the command; everything after its name (``--help`` included) goes to
-    draccus, so ``vitra-bench CMD --help`` lists the dataclass fields with their docstrings and
-    ``--config_path run.yaml`` loads a saved config.
+    argparse only routes to the command; the arguments it does not know (``--help`` included) are
+    left in ``args.config_args`` by ``main`` and go to draccus, so ``vitra-bench CMD --help`` lists
+    the dataclass fields with their docstrings and ``--config_path run.yaml`` loads a saved config.
     """
     parser = commands.add_parser(name, help=help, description=help, add_help=False)
-    parser.add_argument("config_args", nargs=argparse.REMAINDER)
-    parser.set_defaults(run=lambda args: job(parse_config(config_class, args.config_args)))
+    parser.set_defaults(run=lambda args: job(parse_config(config_class, args.config_args)), takes_config=True)

@@ -30,7 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "takes_config", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.config_args = unknown
     try:
         return int(args.run(args) or 0)
     except (ValueError, FileNotFoundError, KeyError) as error:
