@@ -42,7 +42,9 @@ def _extrinsics(rng: np.random.Generator, num_frames: int) -> np.ndarray:
 
 def _hand(rng: np.random.Generator, ext: np.ndarray, kept: np.ndarray) -> HandTrack:
     t = len(ext)
-    joints_world = (rng.normal(size=(1, NUM_KEYPOINTS, 3)) * 0.05 + rng.normal(size=(t, 1, 3)) * 0.02).astype(np.float32)
+    joints_world = (rng.normal(size=(1, NUM_KEYPOINTS, 3)) * 0.05 + rng.normal(size=(t, 1, 3)) * 0.02).astype(
+        np.float32
+    )
     orient_world = rng.normal(size=(t, 3)) * 0.5
     rot_cam = ext[:, :3, :3] @ Rotation.from_rotvec(orient_world).as_matrix()
     joints_cam = np.einsum("tij,tkj->tki", ext[:, :3, :3], joints_world.astype(np.float64)) + ext[:, None, :3, 3]
@@ -112,7 +114,16 @@ def assert_same_episode(got: Episode, want: Episode) -> None:
         a, b = getattr(got, name), getattr(want, name)
         assert a.dtype == b.dtype and np.array_equal(a, b), name
     for hand in ("left", "right"):
-        for name in ("beta", "wrist_orient_cam", "wrist_orient_world", "hand_pose", "wrist_world", "joints_cam", "joints_world", "kept"):
+        for name in (
+            "beta",
+            "wrist_orient_cam",
+            "wrist_orient_world",
+            "hand_pose",
+            "wrist_world",
+            "joints_cam",
+            "joints_world",
+            "kept",
+        ):
             a, b = getattr(got.hands[hand], name), getattr(want.hands[hand], name)
             assert a.dtype == b.dtype and np.array_equal(a, b), f"{hand}.{name}"
 

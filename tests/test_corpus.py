@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-
 from episode_factory import FPS, HEIGHT, WIDTH, assert_same_episode, corpus_episodes, make_episode
+
 from vitra_bench import layout
 from vitra_bench.corpus import Corpus, CorpusError, CorpusLockedError, CorpusWriter, VideoSettings, validate_corpus
 from vitra_bench.corpus.video import check_frame_size
@@ -91,10 +92,24 @@ def test_lerobot_v3_layout_and_info(written: tuple[Path, list]) -> None:
     # Episodes metadata carries LeRobot's columns and ours.
     meta = pq.read_table(root / "meta/episodes/chunk-000/file-001.parquet").to_pandas()
     for column in (
-        "episode_index", "tasks", "length", "data/chunk_index", "data/file_index", "dataset_from_index",
-        "dataset_to_index", "videos/observation.images.side/from_timestamp", "videos/observation.images.side/to_timestamp",
-        "meta/episodes/chunk_index", "meta/episodes/file_index", "stats/action/mean", "stats/observation.images.ego/std",
-        "vitra/key", "vitra/intrinsics", "vitra/beta/left", "vitra/instructions", "vitra/extra",
+        "episode_index",
+        "tasks",
+        "length",
+        "data/chunk_index",
+        "data/file_index",
+        "dataset_from_index",
+        "dataset_to_index",
+        "videos/observation.images.side/from_timestamp",
+        "videos/observation.images.side/to_timestamp",
+        "meta/episodes/chunk_index",
+        "meta/episodes/file_index",
+        "stats/action/mean",
+        "stats/observation.images.ego/std",
+        "vitra/key",
+        "vitra/intrinsics",
+        "vitra/beta/left",
+        "vitra/instructions",
+        "vitra/extra",
     ):
         assert column in meta.columns, column
     assert list(meta["episode_index"]) == [2, 3]
@@ -155,11 +170,13 @@ def test_frame_table_holds_layout_vectors_and_tasks(corpus: Corpus, written: tup
 def test_stats_pool_episodes_exactly(corpus: Corpus, written: tuple[Path, list]) -> None:
     _, episodes = written
     for key, builder in (("action", layout.episode_step_actions), ("observation.state", layout.episode_states)):
-        values, masks = zip(*(builder(e) for e in episodes))
+        values, masks = zip(*(builder(e) for e in episodes), strict=True)
         want = layout.normalization_stats(np.concatenate(values), np.concatenate(masks))
         got = corpus.stats[key]
         for name in ("mean", "std", "min", "max"):
-            np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=1e-6, atol=1e-9, err_msg=f"{key}.{name}")
+            np.testing.assert_allclose(
+                getattr(got, name), getattr(want, name), rtol=1e-6, atol=1e-9, err_msg=f"{key}.{name}"
+            )
         assert np.array_equal(got.count, want.count)
     joints = np.concatenate([e.hands["left"].joints_cam.reshape(e.num_frames, -1) for e in episodes]).astype(np.float64)
     got = corpus.stats["hand.left.joints_cam"]
@@ -279,3 +296,15 @@ def test_not_a_corpus(tmp_path: Path) -> None:
     (tmp_path / "something.txt").write_text("x")
     with pytest.raises(CorpusError, match="not empty"):
         open_writer(tmp_path)
+
+
+def test_corpus_pickles_without_its_caches(corpus: Corpus, written: tuple[Path, list]) -> None:
+    corpus.frame(1, 2)  # opens a container and loads a shard
+    copy = pickle.loads(pickle.dumps(corpus))
+    assert np.array_equal(copy.frame(1, 2), corpus.frame(1, 2))
+    assert np.array_equal(copy.frame_table(3)["action"], corpus.frame_table(3)["action"])
+
+
+def test_shards_hold_few_row_groups(written: tuple[Path, list]) -> None:
+    metadata = pq.ParquetFile(written[0] / "data/chunk-000/file-000.parquet").metadata
+    assert metadata.num_row_groups == 1 and metadata.num_rows == sum(e.num_frames for e in written[1][:2])

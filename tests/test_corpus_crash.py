@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from episode_factory import assert_same_episode, make_episode
+
 from vitra_bench.corpus import Corpus, validate_corpus
 
 NUM_EPISODES = 30

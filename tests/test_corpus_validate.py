@@ -11,8 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from episode_factory import FPS, HEIGHT, WIDTH, corpus_episodes, smooth_frames
+
 from vitra_bench.corpus import CorpusWriter, validate_corpus
 from vitra_bench.corpus.video import VideoSettings, encode_video
 
@@ -96,9 +96,7 @@ def test_missing_info_keys(root: Path) -> None:
 def test_feature_missing_from_data_file(root: Path) -> None:
     table = pq.read_table(root / DATA0)
     pq.write_table(table.drop_columns(["hand.left.joints_cam"]), root / DATA0)
-    assert messages(root) == [
-        f"{DATA0}: feature 'hand.left.joints_cam' missing (declared in meta/info.json)"
-    ]
+    assert messages(root) == [f"{DATA0}: feature 'hand.left.joints_cam' missing (declared in meta/info.json)"]
 
 
 def test_vector_column_of_wrong_length_or_dtype(root: Path) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from vitra_bench import __version__
 from vitra_bench.cli import corpus, demo
+from vitra_bench.corpus.errors import CorpusError
 
 COMMAND_GROUPS = (corpus, demo)
 
@@ -37,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.config_args = unknown
     try:
         return int(args.run(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError) as error:
+    except (ValueError, FileNotFoundError, KeyError, CorpusError) as error:
         # Bad input from the user: say what is wrong without a traceback.
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"vitra-bench: error: {message}", file=sys.stderr)

@@ -112,7 +112,10 @@ def episode_from_storage(
     t = len(columns["frame_index"])
     hands = {}
     for hand in HANDS:
-        arrays = {name: np.asarray(columns[hand_feature(hand, name)]).reshape(t, *shape) for name, shape in _HAND_SHAPES.items()}
+        arrays = {
+            name: np.asarray(columns[hand_feature(hand, name)]).reshape(t, *shape)
+            for name, shape in _HAND_SHAPES.items()
+        }
         hands[hand] = HandTrack(
             beta=np.asarray(metadata[f"vitra/beta/{hand}"], np.float32),
             kept=np.asarray(columns[hand_feature(hand, "kept")], bool),

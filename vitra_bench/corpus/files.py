@@ -12,7 +12,7 @@ import fcntl
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -140,9 +140,3 @@ class WriterLock:
     @property
     def held(self) -> bool:
         return self._fd is not None
-
-
-def iter_files(root: Path, pattern: str) -> Iterator[Path]:
-    """Non-temporary files under ``root`` matching ``pattern``, sorted."""
-    if root.exists():
-        yield from sorted(p for p in root.glob(pattern) if p.is_file() and not is_temp(p))

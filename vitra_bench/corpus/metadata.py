@@ -105,7 +105,9 @@ def pooled_stats(table: pa.Table, features: Mapping[str, Feature]) -> dict[str, 
 
 def tasks_table(tasks: Sequence[str]) -> pa.Table:
     """``meta/tasks.parquet`` as LeRobot writes it: task strings as the pandas index, ``task_index`` column."""
-    frame = pd.DataFrame({"task_index": np.arange(len(tasks), dtype=np.int64)}, index=pd.Index(list(tasks), name="task"))
+    frame = pd.DataFrame(
+        {"task_index": np.arange(len(tasks), dtype=np.int64)}, index=pd.Index(list(tasks), name="task")
+    )
     return pa.Table.from_pandas(frame, preserve_index=True)
 
 

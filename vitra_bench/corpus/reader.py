@@ -203,7 +203,9 @@ class Corpus:
             raise IndexError(f"frame {frame} out of range for episode {index} of {length} frames")
         return self._videos.read(path, first + frame, self.fps)[0]
 
-    def frames(self, episode: int | str, camera: str | None = None, start: int = 0, stop: int | None = None) -> np.ndarray:
+    def frames(
+        self, episode: int | str, camera: str | None = None, start: int = 0, stop: int | None = None
+    ) -> np.ndarray:
         """Frames ``start..stop-1`` of an episode as (N, H, W, 3) uint8, decoded in one sequential pass."""
         index = self.episode_index(episode)
         path, first, length = self._video_location(index, camera)
@@ -211,6 +213,13 @@ class Corpus:
         if not 0 <= start < stop <= length:
             raise IndexError(f"frames [{start}, {stop}) out of range for episode {index} of {length} frames")
         return self._videos.read(path, first + start, self.fps, count=stop - start)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without caches, so a spawned DataLoader worker opens its own shards and containers."""
+        state = self.__dict__.copy()
+        state["_shards"] = OrderedDict()
+        state["_videos"] = VideoFrameReader(self._videos.max_open)
+        return state
 
     @property
     def last_decoded(self) -> int:

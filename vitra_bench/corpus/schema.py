@@ -53,7 +53,9 @@ COMMIT_FEATURES = ("episode_index", "index", "task_index")
 
 # Orders of the vectors' components, for the features' "names".
 XYZ = ("x", "y", "z")
-MANO_FINGER_JOINTS = tuple(f"{finger}{k}" for finger in ("index", "middle", "pinky", "ring", "thumb") for k in (1, 2, 3))
+MANO_FINGER_JOINTS = tuple(
+    f"{finger}{k}" for finger in ("index", "middle", "pinky", "ring", "thumb") for k in (1, 2, 3)
+)
 OPENPOSE_KEYPOINTS = ("wrist",) + tuple(
     f"{finger}_{k}" for finger in ("thumb", "index", "middle", "ring", "pinky") for k in (1, 2, 3, 4)
 )
@@ -109,7 +111,16 @@ def _hand_action_names() -> list[str]:
 
 
 def _hand_state_names() -> list[str]:
-    return ["t.x", "t.y", "t.z", "R.x", "R.y", "R.z", *_xyz(MANO_FINGER_JOINTS), *(f"beta.{i}" for i in range(NUM_BETAS))]
+    return [
+        "t.x",
+        "t.y",
+        "t.z",
+        "R.x",
+        "R.y",
+        "R.z",
+        *_xyz(MANO_FINGER_JOINTS),
+        *(f"beta.{i}" for i in range(NUM_BETAS)),
+    ]
 
 
 def _bimanual(names: list[str]) -> list[str]:

@@ -98,6 +98,13 @@ class _Validator:
         self.fps = 1.0
         self.features: dict[str, Feature] = {}
         self.tasks: dict[str, int] = {}
+        # Running state of the episodes-metadata pass.
+        self._next_episode, self._next_frame = 0, 0
+        self._keys: dict[str, int] = {}
+
+    @property
+    def video_keys(self) -> list[str]:
+        return [key for key, feature in self.features.items() if feature.dtype == "video"]
 
     def report(self, file: str, message: str) -> None:
         self.problems.append(Problem(file, message))
@@ -165,7 +172,9 @@ class _Validator:
             if got is None:
                 self.report(INFO_PATH, f"features.{key}: missing (LeRobot requires it)")
             elif (got.dtype, got.shape) != (want.dtype, want.shape):
-                self.report(INFO_PATH, f"features.{key}: dtype {got.dtype} shape {list(got.shape)}, expected {want.dtype} [1]")
+                self.report(
+                    INFO_PATH, f"features.{key}: dtype {got.dtype} shape {list(got.shape)}, expected {want.dtype} [1]"
+                )
         return info
 
     def _load_tasks(self) -> None:
@@ -201,10 +210,7 @@ class _Validator:
 
     def _check_episodes(self) -> list[_EpisodeRef]:
         refs: list[_EpisodeRef] = []
-        video_keys = [k for k, f in self.features.items() if f.dtype == "video"]
-        required = [*metadata.location_columns(video_keys), *METADATA_TYPES]
-        expected_index, previous_to = 0, 0
-        seen_keys: dict[str, int] = {}
+        required = [*metadata.location_columns(self.video_keys), *METADATA_TYPES]
         for shard, path in metadata.episode_shards(self.root):
             file = path.relative_to(self.root).as_posix()
             table = pq.read_table(path)
@@ -212,50 +218,59 @@ class _Validator:
             if absent:
                 self.report(file, f"missing columns {absent}")
                 continue
-            chunk, file_index = shard_location(shard)
             for row in table.select(required).to_pylist():
-                i = row["episode_index"]
-                where = f"episode {i}"
-                if i != expected_index:
-                    self.report(file, f"{where}: episode_index {i}, expected {expected_index} (episodes are numbered 0..N-1 in order)")
-                expected_index = i + 1
-                start, stop, length = row["dataset_from_index"], row["dataset_to_index"], row["length"]
-                if length < 1:
-                    self.report(file, f"{where}: length {length} < 1")
-                if start != previous_to:
-                    self.report(file, f"{where}: dataset_from_index {start} != previous episode's dataset_to_index {previous_to}")
-                if stop != start + length:
-                    self.report(file, f"{where}: dataset_to_index {stop} != dataset_from_index {start} + length {length}")
-                previous_to = stop
-                if (row["meta/episodes/chunk_index"], row["meta/episodes/file_index"]) != (chunk, file_index):
-                    self.report(file, f"{where}: meta/episodes/chunk_index, file_index do not name this file")
-                key = row["vitra/key"]
-                if key in seen_keys:
-                    self.report(file, f"{where}: vitra/key {key!r} already used by episode {seen_keys[key]}")
-                seen_keys[key] = i
-                unknown = [t for t in row["tasks"] if t not in self.tasks]
-                if unknown:
-                    self.report(file, f"{where}: tasks {unknown} not in {TASKS_PATH}")
-                self._check_vitra_json(file, where, row, length)
-                ref = _EpisodeRef(i, file, start, length, {})
-                data_file = data_path(row["data/chunk_index"], row["data/file_index"])
-                if not (self.root / data_file).exists():
-                    self.report(file, f"{where}: data/chunk_index, data/file_index name {data_file}, which is missing")
-                else:
-                    self._data_files[data_file].append(ref)
-                for vkey in video_keys:
-                    video_file = video_path(vkey, row[f"videos/{vkey}/chunk_index"], row[f"videos/{vkey}/file_index"])
-                    t0, t1 = row[f"videos/{vkey}/from_timestamp"], row[f"videos/{vkey}/to_timestamp"]
-                    if abs((t1 - t0) - length / self.fps) > TIMESTAMP_TOLERANCE_S:
-                        self.report(
-                            file, f"{where}: videos/{vkey}/to_timestamp - from_timestamp = {t1 - t0:.6f} s != length / fps = {length / self.fps:.6f} s"
-                        )
-                    if not (self.root / video_file).exists():
-                        self.report(file, f"{where}: videos/{vkey}/chunk_index, file_index name {video_file}, which is missing")
-                    else:
-                        ref.videos[vkey] = (video_file, t0, t1)
-                refs.append(ref)
+                refs.append(self._check_episode_row(file, shard_location(shard), row))
         return refs
+
+    def _check_episode_row(self, file: str, location: tuple[int, int], row: Mapping[str, Any]) -> _EpisodeRef:
+        """Checks of one metadata row on its own and against the rows before it."""
+        i, length = row["episode_index"], row["length"]
+        start, stop = row["dataset_from_index"], row["dataset_to_index"]
+        where = f"episode {i}"
+        if i != self._next_episode:
+            self.report(file, f"{where}: episode_index {i}, expected {self._next_episode} (numbered 0..N-1 in order)")
+        if length < 1:
+            self.report(file, f"{where}: length {length} < 1")
+        if start != self._next_frame:
+            self.report(
+                file, f"{where}: dataset_from_index {start} != previous episode's dataset_to_index {self._next_frame}"
+            )
+        if stop != start + length:
+            self.report(file, f"{where}: dataset_to_index {stop} != dataset_from_index {start} + length {length}")
+        self._next_episode, self._next_frame = i + 1, stop
+        if (row["meta/episodes/chunk_index"], row["meta/episodes/file_index"]) != location:
+            self.report(file, f"{where}: meta/episodes/chunk_index, file_index do not name this file")
+        key = row["vitra/key"]
+        if key in self._keys:
+            self.report(file, f"{where}: vitra/key {key!r} already used by episode {self._keys[key]}")
+        self._keys[key] = i
+        unknown = [t for t in row["tasks"] if t not in self.tasks]
+        if unknown:
+            self.report(file, f"{where}: tasks {unknown} not in {TASKS_PATH}")
+        self._check_vitra_json(file, where, row, length)
+        ref = _EpisodeRef(i, file, start, length, {})
+        data_file = data_path(row["data/chunk_index"], row["data/file_index"])
+        if (self.root / data_file).exists():
+            self._data_files[data_file].append(ref)
+        else:
+            self.report(file, f"{where}: data/chunk_index, data/file_index name {data_file}, which is missing")
+        for key in self.video_keys:
+            self._check_video_span(file, where, row, key, ref)
+        return ref
+
+    def _check_video_span(self, file: str, where: str, row: Mapping[str, Any], key: str, ref: _EpisodeRef) -> None:
+        video_file = video_path(key, row[f"videos/{key}/chunk_index"], row[f"videos/{key}/file_index"])
+        t0, t1 = row[f"videos/{key}/from_timestamp"], row[f"videos/{key}/to_timestamp"]
+        if abs((t1 - t0) - ref.length / self.fps) > TIMESTAMP_TOLERANCE_S:
+            self.report(
+                file,
+                f"{where}: videos/{key}/to_timestamp - from_timestamp = {t1 - t0:.6f} s "
+                f"!= length / fps = {ref.length / self.fps:.6f} s",
+            )
+        if (self.root / video_file).exists():
+            ref.videos[key] = (video_file, t0, t1)
+        else:
+            self.report(file, f"{where}: videos/{key}/chunk_index, file_index name {video_file}, which is missing")
 
     def _check_vitra_json(self, file: str, where: str, row: Mapping[str, Any], length: int) -> None:
         try:
@@ -277,7 +292,9 @@ class _Validator:
                     continue
                 if not 0 <= start <= end <= length:
                     self.report(
-                        file, f"{where}: vitra/instructions: {hand} span [{start}, {end}) outside the episode's {length} frames"
+                        file,
+                        f"{where}: vitra/instructions: {hand} span [{start}, {end}) "
+                        f"outside the episode's {length} frames",
                     )
                 if not str(text).strip():
                     self.report(file, f"{where}: vitra/instructions: {hand} instruction text is empty")
@@ -298,10 +315,13 @@ class _Validator:
             if key not in schema.names:
                 self.report(file, f"feature {key!r} missing (declared in {INFO_PATH})")
             elif not matches(schema.field(key).type, feature):
-                self.report(file, f"column {key!r}: {_describe(schema.field(key).type)}, expected {_type_name(feature)}")
+                self.report(
+                    file, f"column {key!r}: {_describe(schema.field(key).type)}, expected {_type_name(feature)}"
+                )
             else:
                 usable.append(key)
-        columns = {name: column_to_numpy(col) for name, col in zip(usable, pq.read_table(self.root / file, columns=usable).columns)}
+        table = pq.read_table(self.root / file, columns=usable)
+        columns = {name: column_to_numpy(table.column(name)) for name in usable}
         rows = len(next(iter(columns.values()))) if columns else 0
         for name, values in columns.items():
             if values.dtype.kind == "f":
@@ -319,17 +339,29 @@ class _Validator:
 
     def _check_episode_rows(self, file: str, ref: _EpisodeRef, columns: Mapping[str, np.ndarray]) -> None:
         index = columns["index"]
-        first = int(np.searchsorted(index, ref.start)) if np.all(index[:-1] <= index[1:]) else int(np.argmax(index == ref.start))
+        first = (
+            int(np.searchsorted(index, ref.start))
+            if np.all(index[:-1] <= index[1:])
+            else int(np.argmax(index == ref.start))
+        )
         sl = slice(first, first + ref.length)
         where = f"episode {ref.index}"
-        if first + ref.length > len(index) or not np.array_equal(index[sl], np.arange(ref.start, ref.start + ref.length)):
-            self.report(file, f"{where}: index column does not hold {ref.start}..{ref.start + ref.length - 1} (from {ref.meta_file})")
+        if first + ref.length > len(index) or not np.array_equal(
+            index[sl], np.arange(ref.start, ref.start + ref.length)
+        ):
+            self.report(
+                file,
+                f"{where}: index column does not hold {ref.start}..{ref.start + ref.length - 1} (from {ref.meta_file})",
+            )
             return
         frame_index = np.arange(ref.length)
         checks = {
             "frame_index": (frame_index, lambda got, want: np.array_equal(got, want)),
             "episode_index": (np.full(ref.length, ref.index), lambda got, want: np.array_equal(got, want)),
-            "timestamp": (frame_index / self.fps, lambda got, want: np.allclose(got, want, atol=TIMESTAMP_TOLERANCE_S, rtol=0)),
+            "timestamp": (
+                frame_index / self.fps,
+                lambda got, want: np.allclose(got, want, atol=TIMESTAMP_TOLERANCE_S, rtol=0),
+            ),
         }
         for name, (want, ok) in checks.items():
             if name in columns and not ok(columns[name][sl], want):
@@ -340,7 +372,8 @@ class _Validator:
             out = (tasks < 0) | (tasks >= len(self.tasks))
             if out.any():
                 self.report(
-                    file, f"{where}: task_index {int(tasks[out][0])} out of range: {TASKS_PATH} has {len(self.tasks)} tasks"
+                    file,
+                    f"{where}: task_index {int(tasks[out][0])} out of range: {TASKS_PATH} has {len(self.tasks)} tasks",
                 )
         self._check_keypoints(file, where, sl, columns)
 
@@ -375,7 +408,11 @@ class _Validator:
             return
         feature = self.features[key]
         if (probe.height, probe.width) != feature.shape[:2]:
-            self.report(file, f"frames are {probe.width}x{probe.height}, features.{key}.shape says {feature.shape[1]}x{feature.shape[0]}")
+            self.report(
+                file,
+                f"frames are {probe.width}x{probe.height}, "
+                f"features.{key}.shape says {feature.shape[1]}x{feature.shape[0]}",
+            )
         duration = probe.num_frames / self.fps
         for ref in episodes:
             _, _, to_timestamp = ref.videos[key]
@@ -391,8 +428,11 @@ class _Validator:
         for path in [*self.root.glob("data/chunk-*/file-*.parquet"), *self.root.glob("videos/*/chunk-*/file-*.mp4")]:
             file = path.relative_to(self.root).as_posix()
             if file not in referenced and not is_temp(path):
-                self.report(file, "not referenced by any episode in meta/episodes (left by an interrupted writer? "
-                            "opening a CorpusWriter on the corpus removes it)")
+                self.report(
+                    file,
+                    "not referenced by any episode in meta/episodes (left by an interrupted writer? "
+                    "opening a CorpusWriter on the corpus removes it)",
+                )
 
     def _check_totals(self, info: Mapping[str, Any], refs: list[_EpisodeRef]) -> None:
         actual = {
@@ -405,5 +445,3 @@ class _Validator:
                 self.report(INFO_PATH, f"{key} {info[key]} != {value} found in the corpus")
         if "splits" in info and info["splits"] != {"train": f"0:{len(refs)}"}:
             self.report(INFO_PATH, f"splits {info['splits']} != {{'train': '0:{len(refs)}'}}")
-        if refs and not metadata.episode_shards(self.root):
-            self.report(episodes_path(0, 0), "missing")

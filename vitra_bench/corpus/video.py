@@ -131,7 +131,7 @@ def remux_videos(inputs: Sequence[Path], lengths: Sequence[int], output: Path, f
         with av.open(str(output), "w", format="mp4") as container:
             out = container.add_stream_from_template(first, opaque=True)
             start = 0
-            for path, source, length in zip(inputs, sources, lengths):
+            for path, source, length in zip(inputs, sources, lengths, strict=True):
                 stream = source.streams.video[0]
                 if (stream.codec_context.name, stream.width, stream.height) != (
                     first.codec_context.name,

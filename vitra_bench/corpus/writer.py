@@ -58,7 +58,6 @@ from vitra_bench.corpus.schema import (
     STATS_PATH,
     TASKS_PATH,
     VIDEO_FILES_SIZE_IN_MB,
-    Feature,
     build_features,
     build_info,
     cameras_from_info,
@@ -75,6 +74,7 @@ from vitra_bench.episode import Episode
 log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
+ROW_GROUP_ROWS = 16384
 
 
 class CorpusWriter:
@@ -135,6 +135,7 @@ class CorpusWriter:
 
         self._committed_keys: set[str] = set()
         self._pending: list[staging.StagedEpisode] = []
+        self._staged_keys: set[str] = set()
         self._pending_bytes: dict[str, int] = {}
         self._tasks: dict[str, int] = {}
         self._stats: dict[str, fstats.FeatureStats] = {}
@@ -180,7 +181,12 @@ class CorpusWriter:
 
     def _check_compatible(self, info: Mapping[str, Any]) -> None:
         ours = build_info(
-            fps=self.fps, robot_type=self.robot_type, features=self.features, total_episodes=0, total_frames=0, total_tasks=0
+            fps=self.fps,
+            robot_type=self.robot_type,
+            features=self.features,
+            total_episodes=0,
+            total_frames=0,
+            total_tasks=0,
         )
         differences = []
         if not math.isclose(float(info.get("fps", -1)), self.fps, rel_tol=1e-9):
@@ -199,7 +205,6 @@ class CorpusWriter:
 
     def _load_committed(self) -> None:
         """Committed state from the episodes-metadata shards (the only source of truth)."""
-        stats_features = self._stats_features()
         for expected, (shard, path) in enumerate(metadata.episode_shards(self.root)):
             if shard != expected:
                 raise CorpusError(f"{path}: episodes metadata shard {shard} found where shard {expected} was expected")
@@ -208,12 +213,15 @@ class CorpusWriter:
             self._committed_keys.update(keys)
             self._total_episodes += table.num_rows
             self._total_frames += int(table.column("length").to_numpy().sum())
-            self._stats = fstats.merge(self._stats, metadata.pooled_stats(table, stats_features))
+            self._stats = fstats.merge(self._stats, metadata.pooled_stats(table, self.features))
             self._num_shards = shard + 1
 
     def _remove_orphans(self) -> None:
         """Data and video files of shards whose commit marker never got written."""
-        for path in [*(self.root / "data").glob("chunk-*/file-*.parquet"), *(self.root / "videos").glob("*/chunk-*/file-*.mp4")]:
+        for path in [
+            *(self.root / "data").glob("chunk-*/file-*.parquet"),
+            *(self.root / "videos").glob("*/chunk-*/file-*.mp4"),
+        ]:
             shard = metadata.shard_of(path)
             if shard is not None and shard >= self._num_shards:
                 log.info("removing %s: its shard was never committed", path)
@@ -224,11 +232,11 @@ class CorpusWriter:
 
     def contains(self, key: str) -> bool:
         """Whether an episode with ``key`` was added (committed or staged): skip it when producing."""
-        return key in self._committed_keys or any(s.key == key for s in self._pending)
+        return key in self._committed_keys or key in self._staged_keys
 
     def done_keys(self) -> frozenset[str]:
         """Keys of every episode added so far, committed or staged."""
-        return frozenset(self._committed_keys | {s.key for s in self._pending})
+        return frozenset(self._committed_keys | self._staged_keys)
 
     def add(self, episode: Episode) -> bool:
         """Durably stage ``episode`` (and commit a shard when one is full).
@@ -248,7 +256,7 @@ class CorpusWriter:
 
         def fill(directory: Path) -> None:
             pq.write_table(table, directory / staging.FRAMES_FILE)
-            for camera, key in zip(self.cameras, self._video_keys):
+            for camera, key in zip(self.cameras, self._video_keys, strict=True):
                 encode_video(episode.frames[camera], directory / f"{key}.mp4", self.fps, self.video)
 
         meta = {
@@ -320,10 +328,6 @@ class CorpusWriter:
                     f"the corpus declares {width}x{height}"
                 )
 
-    def _stats_features(self) -> dict[str, Feature]:
-        """Features that have statistics: every numeric frame feature and every camera."""
-        return dict(self.features)
-
     def _episode_stats(self, columns: Mapping[str, np.ndarray], episode: Episode) -> dict[str, fstats.FeatureStats]:
         stats = {}
         for key in self._staged_features:
@@ -331,12 +335,13 @@ class CorpusWriter:
                 stats[key] = fstats.masked_stats(columns[key], columns[MASKED_FEATURES[key]])
             else:
                 stats[key] = fstats.vector_stats(columns[key])
-        for camera, key in zip(self.cameras, self._video_keys):
+        for camera, key in zip(self.cameras, self._video_keys, strict=True):
             stats[key] = fstats.image_stats(episode.frames[camera])
         return stats
 
     def _track(self, staged: staging.StagedEpisode) -> None:
         self._pending.append(staged)
+        self._staged_keys.add(staged.key)
         self._count_bytes(staged)
 
     def _count_bytes(self, staged: staging.StagedEpisode) -> None:
@@ -387,29 +392,35 @@ class CorpusWriter:
         def write_data(tmp: Path) -> None:
             start = self._total_frames
             with pq.ParquetWriter(tmp, self._data_schema) as out:
+                batch: list[pa.Table] = []
                 for n, staged in enumerate(group):
                     table = pq.read_table(staged.frames_file)
-                    length = table.num_rows
+                    length, tasks = table.num_rows, table.column("task").to_pylist()
                     assigned = {
                         "episode_index": np.full(length, self._total_episodes + n, np.int64),
                         "index": np.arange(start, start + length, dtype=np.int64),
-                        "task_index": np.array([self._task_index(t) for t in table.column("task").to_pylist()], np.int64),
+                        "task_index": np.array([self._task_index(t) for t in tasks], np.int64),
                     }
-                    columns = {name: pa.array(values) for name, values in assigned.items()}
-                    out.write_table(
-                        pa.table(
-                            [columns[name] if name in columns else table.column(name) for name in self._data_schema.names],
-                            schema=self._data_schema,
-                        )
-                    )
+                    columns = [
+                        pa.array(assigned[name], pa.int64()) if name in assigned else table.column(name)
+                        for name in self._data_schema.names
+                    ]
+                    batch.append(pa.table(columns, schema=self._data_schema))
                     rows.append(self._episode_row(staged, n, start, assigned, chunk, file))
                     start += length
+                    # Episodes are short: one row group each would bloat the footer and slow reads.
+                    if sum(t.num_rows for t in batch) >= ROW_GROUP_ROWS or n == len(group) - 1:
+                        out.write_table(pa.concat_tables(batch), row_group_size=ROW_GROUP_ROWS)
+                        batch = []
 
         atomic_write(self.root / data_path(chunk, file), write_data)
         lengths = [staged.length for staged in group]
         for key in self._video_keys:
             inputs = [staged.video_file(key) for staged in group]
-            atomic_write(self.root / video_path(key, chunk, file), lambda tmp: remux_videos(inputs, lengths, tmp, self.fps))
+            atomic_write(
+                self.root / video_path(key, chunk, file),
+                lambda tmp, inputs=inputs: remux_videos(inputs, lengths, tmp, self.fps),
+            )
         if len(self._tasks) > num_tasks_before:
             atomic_write_table(self.root / TASKS_PATH, metadata.tasks_table(list(self._tasks)))
         table = metadata.episodes_table(rows, self._video_keys)
@@ -419,10 +430,11 @@ class CorpusWriter:
         self._total_episodes += len(group)
         self._total_frames += sum(lengths)
         self._committed_keys.update(staged.key for staged in group)
-        self._stats = fstats.merge(self._stats, metadata.pooled_stats(table, self._stats_features()))
+        self._stats = fstats.merge(self._stats, metadata.pooled_stats(table, self.features))
         self._write_summaries()
         for staged in group:
             staging.discard(staged)
+            self._staged_keys.discard(staged.key)
 
     def _episode_row(
         self,
@@ -454,7 +466,7 @@ class CorpusWriter:
                 f"videos/{key}/to_timestamp": (offset + staged.length) / self.fps,
             }
         row |= {"meta/episodes/chunk_index": chunk, "meta/episodes/file_index": file}
-        row |= fstats.stats_columns({key: stats[key] for key in self._stats_features()})
+        row |= fstats.stats_columns({key: stats[key] for key in self.features})
         row |= meta["metadata"]
         return row
 
