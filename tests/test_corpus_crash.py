@@ -23,7 +23,7 @@ from episode_factory import assert_same_episode, make_episode
 
 from vitra_bench.corpus import Corpus, validate_corpus
 
-NUM_EPISODES = 30
+NUM_EPISODES = 40
 TESTS_DIR = Path(__file__).parent
 
 CHILD = """

@@ -1,0 +1,289 @@
+"""``HandActionDataset``: a corpus as VITRA training samples (image, prompt, state, action chunk).
+
+One sample per *anchor* frame t0 at which the episode's main hand is tracked: the main hand is
+what the episode was cut and captioned for, so an anchor without it has no state for the hand
+the prompt is about. Whether the steps after t0 are valid is left to the action mask (an anchor on
+the last frame, or before a tracking gap, still has a valid state and image).
+
+A sample costs one frame decoded by seeking, one slice of a cached data shard and a few small
+rotation conversions; no ``Episode`` is rebuilt. The chunk is computed from the world-frame wrist
+track through ``layout.hand_actions`` rather than read from the stored ``action`` column, because
+the stored one-step actions are each in their own frame's camera while a chunk lives in the
+camera of t0.
+
+Randomness (the paraphrase, and whatever ``transform`` draws) comes from a generator seeded by
+``(seed, epoch, index)``, so a sample is reproducible whatever worker builds it.
+
+The state is the stored ``observation.state`` row of t0, which the writer computed with
+``layout.episode_states``: already in the camera of t0, so nothing to recompute.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.spatial.transform import Rotation
+from torch.utils.data import Dataset
+
+from vitra_bench import layout
+from vitra_bench.corpus.episode_table import instructions_from_json
+from vitra_bench.corpus.errors import CorpusError
+from vitra_bench.corpus.reader import Corpus
+from vitra_bench.corpus.schema import hand_feature
+from vitra_bench.episode import HANDS, NUM_FINGER_JOINTS, Instruction
+
+# A raw sample (numpy, metric units, image (H, W, 3)) and the sample's generator -> a raw sample.
+Transform = Callable[[dict[str, Any], np.random.Generator], dict[str, Any]]
+
+_HAND_COLUMNS = ("kept", "wrist_world", "wrist_orient_world", "hand_pose")
+FRAME_COLUMNS = (
+    "camera.extrinsics",
+    "observation.state",
+    "observation.state_mask",
+    *(hand_feature(hand, name) for hand in HANDS for name in _HAND_COLUMNS),
+)
+_EPISODE_INFO_CACHE = 1024
+_PROMPT_STREAM, _TRANSFORM_STREAM = 0, 1
+
+
+@dataclass(frozen=True)
+class SampleStats:
+    """Normalisation statistics of the two normalised sample fields."""
+
+    action: layout.NormStats
+    state: layout.NormStats
+
+
+def corpus_sample_stats(corpus: Corpus) -> SampleStats:
+    """The corpus's ``meta/stats.json`` statistics, as the dataset's default normalisation.
+
+    They describe one-step actions in each frame's own camera, which differ from anchored chunks
+    only by the camera's motion within a chunk; statistics with augmentation on (as VITRA uses)
+    have to be computed over the dataset itself and passed in instead.
+    """
+
+    def norm(name: str) -> layout.NormStats:
+        s = corpus.stats[name]
+        return layout.NormStats(s.mean, s.std, s.min, s.max, s.count)
+
+    return SampleStats(action=norm("action"), state=norm("observation.state"))
+
+
+@dataclass(frozen=True)
+class _EpisodeInfo:
+    """What every sample of an episode shares, parsed once per process instead of once per sample."""
+
+    main_hand: str
+    instructions: dict[str, list[Instruction]]
+    intrinsics: np.ndarray
+
+
+def prompt_at(
+    instructions: Mapping[str, Sequence[Instruction]], main_hand: str, frame: int, pick: Callable[[list[str]], str]
+) -> str:
+    """``Episode.instruction_at(frame, pick)`` from the episode's instructions alone (same rules)."""
+    parts = []
+    for hand in HANDS:
+        items = instructions.get(hand, [])
+        chosen = next((i for i in items if i.covers(frame)), None)
+        if chosen is None and hand == main_hand:
+            chosen = items[0]
+        if chosen is None:
+            text = "None."
+        else:
+            text = pick([chosen.text, *chosen.rephrases]).strip()
+            text = text if text.endswith(".") else text + "."
+        parts.append(f"{hand.capitalize()} hand: {text}")
+    return " ".join(parts)
+
+
+def _action_chunk(columns: Mapping[str, np.ndarray], t0: int, chunk_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``layout.action_chunk`` from an episode's frame-table columns, with the same float64 operations.
+
+    Steps past the episode end stay masked zeros.
+    """
+    extrinsics = columns["camera.extrinsics"]
+    frames = np.arange(t0, min(t0 + chunk_size, len(extrinsics) - 1) + 1)
+    camera = np.broadcast_to(extrinsics[t0].astype(np.float64).reshape(4, 4), (len(frames), 4, 4))
+    values = np.zeros((chunk_size, layout.ACTION_DIM), np.float32)
+    mask = np.zeros((chunk_size, layout.ACTION_DIM), bool)
+    for hand in HANDS:
+        column = {name: columns[hand_feature(hand, name)][frames] for name in _HAND_COLUMNS}
+        rotation_world = Rotation.from_rotvec(column["wrist_orient_world"].astype(np.float64)).as_matrix()
+        rotation = camera[:, :3, :3] @ rotation_world
+        translation = (
+            np.einsum("nij,nj->ni", camera[:, :3, :3], column["wrist_world"].astype(np.float64)) + camera[:, :3, 3]
+        )
+        hand_pose = column["hand_pose"].reshape(len(frames), NUM_FINGER_JOINTS, 3)
+        v, m = layout.hand_actions(rotation, translation, hand_pose, column["kept"])
+        values[: len(frames) - 1, layout.ACTION_SLICES[hand]] = v
+        mask[: len(frames) - 1, layout.ACTION_SLICES[hand]] = m
+    return values, mask
+
+
+def _fov(intrinsics: np.ndarray) -> np.ndarray:
+    """``[2 atan(cx/fx), 2 atan(cy/fy)]``, as ``Episode.fov``; from the sample's (possibly augmented) intrinsics."""
+    k = intrinsics.astype(np.float64)
+    return np.array([2 * np.arctan(k[0, 2] / k[0, 0]), 2 * np.arctan(k[1, 2] / k[1, 1])], np.float32)
+
+
+def _to_torch(sample: dict[str, Any]) -> dict[str, Any]:
+    """Tensors for the default collate: image channels first, fov added, ints and the prompt left as they are."""
+    out = dict(sample)
+    out["image"] = torch.from_numpy(np.ascontiguousarray(sample["image"].transpose(2, 0, 1)))
+    out["fov"] = torch.from_numpy(_fov(sample["intrinsics"]))
+    for name in ("intrinsics", "state", "actions"):
+        out[name] = torch.from_numpy(np.asarray(sample[name], np.float32))
+    for name in ("state_mask", "action_mask"):
+        out[name] = torch.from_numpy(np.asarray(sample[name], bool))
+    return out
+
+
+class HandActionDataset(Dataset):
+    """Training samples of a corpus, one per anchor frame (see the module docstring).
+
+    A sample is a dict: ``image`` (3, H, W) uint8; ``instruction`` str; ``fov`` (2,) and
+    ``intrinsics`` (3, 3) float32; ``state`` (122,) float32 and ``state_mask`` (122,) bool at t0 in
+    the camera of t0; ``actions`` (chunk_size, 102) float32 and ``action_mask`` bool, the chunk
+    anchored at t0; ``episode_index`` and ``frame_index`` ints. The default collate batches it
+    (the prompts become a list of str).
+
+    Args:
+        corpus: a corpus directory or an open ``Corpus`` (used in this process; workers reopen it).
+        episodes: episode indices or keys to draw from (a split, or a data fraction); default all.
+        camera: which camera's frames; default the corpus's first.
+        chunk_size: steps per action chunk.
+        normalize: ``False`` for metric values; ``True`` to normalise actions and state with the
+            corpus's ``meta/stats.json``; or the ``SampleStats`` to use. Masked entries stay 0.
+        transform: augmentation, applied to the raw sample (numpy, image (H, W, 3), metric units)
+            before normalisation; it must keep masked entries at 0 and update ``intrinsics`` if it
+            re-projects the image.
+        seed: base seed of the per-sample generators.
+    """
+
+    def __init__(
+        self,
+        corpus: Corpus | str | Path,
+        *,
+        episodes: Sequence[int | str] | None = None,
+        camera: str | None = None,
+        chunk_size: int = layout.CHUNK_SIZE,
+        normalize: bool | SampleStats = False,
+        transform: Transform | None = None,
+        seed: int = 0,
+    ) -> None:
+        opened = corpus if isinstance(corpus, Corpus) else Corpus(corpus)
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+        if not opened.cameras:
+            raise CorpusError(f"{opened.root}: corpus has no cameras")
+        camera = next(iter(opened.cameras)) if camera is None else camera
+        if camera not in opened.cameras:
+            raise KeyError(f"no camera {camera!r}; the corpus has {list(opened.cameras)}")
+        self.root = opened.root
+        self.camera = camera
+        self.chunk_size = chunk_size
+        self.transform = transform
+        self.seed = seed
+        self.epoch = 0
+        self.stats = corpus_sample_stats(opened) if normalize is True else (normalize or None)
+        selected = range(opened.num_episodes) if episodes is None else episodes
+        self.episode_indices = [opened.episode_index(e) for e in selected]
+        self._episode_of, self._frame_of = self._anchors(opened)
+        self._corpus: Corpus | None = opened
+        self._info: OrderedDict[int, _EpisodeInfo] = OrderedDict()
+
+    def _anchors(self, corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
+        """Episode and frame of every sample: the frames of the selected episodes with the main hand kept."""
+        if "vitra/main_hand" not in corpus.episodes:
+            raise CorpusError(f"{corpus.root}: episodes metadata has no main hand; not a vitra-bench corpus")
+        main_hands = corpus.episodes["vitra/main_hand"].to_numpy()
+        episode_of, frame_of = [], []
+        for episode in self.episode_indices:
+            kept = corpus.frame_table(episode, [hand_feature(str(main_hands[episode]), "kept")])
+            frames = np.flatnonzero(next(iter(kept.values())))
+            episode_of.append(np.full(len(frames), episode, np.int64))
+            frame_of.append(frames.astype(np.int64))
+        empty = np.zeros(0, np.int64)
+        return np.concatenate([empty, *episode_of]), np.concatenate([empty, *frame_of])
+
+    @property
+    def corpus(self) -> Corpus:
+        """The reader, opened on first use in a process that received this dataset pickled.
+
+        A forked worker keeps the parent's reader, whose video containers are per process.
+        """
+        if self._corpus is None:
+            self._corpus = Corpus(self.root)
+        return self._corpus
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_corpus"] = None
+        state["_info"] = OrderedDict()
+        return state
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw different paraphrases and augmentations per epoch.
+
+        Workers get a copy of the dataset when an iterator starts, so call it before iterating
+        (with ``persistent_workers=True`` it would not reach them).
+        """
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self._frame_of)
+
+    def _episode_info(self, episode: int) -> _EpisodeInfo:
+        info = self._info.pop(episode, None)
+        if info is None:
+            row = self.corpus.episodes.iloc[episode]
+            info = _EpisodeInfo(
+                main_hand=str(row["vitra/main_hand"]),
+                instructions=instructions_from_json(row["vitra/instructions"]),
+                intrinsics=np.asarray(row["vitra/intrinsics"], np.float32).reshape(3, 3),
+            )
+        self._info[episode] = info
+        if len(self._info) > _EPISODE_INFO_CACHE:
+            self._info.popitem(last=False)
+        return info
+
+    def raw_sample(self, index: int) -> dict[str, Any]:
+        """Sample ``index`` before augmentation, normalisation and conversion to tensors."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"sample {index} out of range (dataset has {len(self)})")
+        episode, t0 = int(self._episode_of[index]), int(self._frame_of[index])
+        info = self._episode_info(episode)
+        columns = self.corpus.frame_table(episode, FRAME_COLUMNS)
+        actions, action_mask = _action_chunk(columns, t0, self.chunk_size)
+        rng = self._rng(index, _PROMPT_STREAM)
+        return {
+            "image": self.corpus.frame(episode, t0, self.camera),
+            "instruction": prompt_at(info.instructions, info.main_hand, t0, lambda o: o[rng.integers(len(o))]),
+            "intrinsics": info.intrinsics.copy(),
+            "state": columns["observation.state"][t0].copy(),
+            "state_mask": columns["observation.state_mask"][t0].copy(),
+            "actions": actions,
+            "action_mask": action_mask,
+            "episode_index": episode,
+            "frame_index": t0,
+        }
+
+    def _rng(self, index: int, stream: int) -> np.random.Generator:
+        """Separate streams, so that a change in what the prompt draws never shifts the augmentation's draws."""
+        return np.random.default_rng((self.seed, self.epoch, index, stream))
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        sample = self.raw_sample(index)
+        if self.transform is not None:
+            sample = self.transform(sample, self._rng(index, _TRANSFORM_STREAM))
+        if self.stats is not None:
+            sample["actions"] = layout.normalize(sample["actions"], self.stats.action, sample["action_mask"])
+            sample["state"] = layout.normalize(sample["state"], self.stats.state, sample["state_mask"])
+        return _to_torch(sample)
