@@ -155,12 +155,14 @@ class HandActionDataset(Dataset):
     (the prompts become a list of str).
 
     Args:
-        corpus: a corpus directory or an open ``Corpus`` (used in this process; workers reopen it).
+        corpus: a corpus directory or an open ``Corpus`` (a copy of the dataset that arrives pickled,
+            as in a spawned worker, reopens it from its directory).
         episodes: episode indices or keys to draw from (a split, or a data fraction); default all.
         camera: which camera's frames; default the corpus's first.
         chunk_size: steps per action chunk.
         normalize: ``False`` for metric values; ``True`` to normalise actions and state with the
-            corpus's ``meta/stats.json``; or the ``SampleStats`` to use. Masked entries stay 0.
+            corpus's ``meta/stats.json`` (all episodes, whatever ``episodes`` selects); or the
+            ``SampleStats`` to use. Masked entries stay 0.
         transform: augmentation, applied to the raw sample (numpy, image (H, W, 3), metric units)
             before normalisation; it must keep masked entries at 0 and update ``intrinsics`` if it
             re-projects the image.
@@ -206,8 +208,8 @@ class HandActionDataset(Dataset):
         main_hands = corpus.episodes["vitra/main_hand"].to_numpy()
         episode_of, frame_of = [], []
         for episode in self.episode_indices:
-            kept = corpus.frame_table(episode, [hand_feature(str(main_hands[episode]), "kept")])
-            frames = np.flatnonzero(next(iter(kept.values())))
+            kept = hand_feature(str(main_hands[episode]), "kept")
+            frames = np.flatnonzero(corpus.frame_table(episode, [kept])[kept])
             episode_of.append(np.full(len(frames), episode, np.int64))
             frame_of.append(frames.astype(np.int64))
         empty = np.zeros(0, np.int64)
