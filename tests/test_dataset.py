@@ -14,8 +14,8 @@ from torch.utils.data import DataLoader
 
 from vitra_bench import layout
 from vitra_bench.corpus import Corpus, VideoSettings
-from vitra_bench.corpus.dataset import HandActionDataset, SampleStats, prompt_at
-from vitra_bench.episode import HANDS, Episode
+from vitra_bench.corpus.dataset import HandActionDataset, SampleStats
+from vitra_bench.episode import HANDS, Episode, prompt_at
 from vitra_bench.synthetic import SyntheticConfig, write_synthetic_corpus
 
 # Seed 0 gives both main hands, a moving and a static camera and a bimanual episode; dropout

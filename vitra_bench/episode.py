@@ -15,6 +15,7 @@ the line that built it, not three stages later.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -119,6 +120,35 @@ class Instruction:
         return self.start <= frame < self.end
 
 
+def prompt_at(
+    instructions: Mapping[str, Sequence[Instruction]],
+    main_hand: str,
+    frame: int,
+    pick: Callable[[list[str]], str] | None = None,
+) -> str:
+    """The prompt string ``"Left hand: ... Right hand: ..."`` with ``frame`` as the anchor.
+
+    The main hand always gets the instruction covering ``frame`` (or its first one); the other hand
+    gets "None." unless one of its spans contains ``frame`` (a hand missing from ``instructions``
+    has none). ``pick(options) -> str`` chooses among an instruction and its paraphrases (training
+    draws at random); by default the original.
+    """
+    parts = []
+    for hand in HANDS:
+        items = instructions.get(hand, [])
+        chosen = next((i for i in items if i.covers(frame)), None)
+        if chosen is None and hand == main_hand:
+            chosen = items[0]
+        if chosen is None:
+            text = "None."
+        else:
+            options = [chosen.text, *chosen.rephrases]
+            text = (pick(options) if pick else options[0]).strip()
+            text = text if text.endswith(".") else text + "."
+        parts.append(f"{hand.capitalize()} hand: {text}")
+    return " ".join(parts)
+
+
 @dataclass
 class Episode:
     """A V-L-A episode: one video clip with cameras, both hands and their instructions.
@@ -195,24 +225,6 @@ class Episode:
         k = self.intrinsics.astype(np.float64)
         return np.array([2 * np.arctan(k[0, 2] / k[0, 0]), 2 * np.arctan(k[1, 2] / k[1, 1])])
 
-    def instruction_at(self, frame: int, pick: Any = None) -> str:
-        """The prompt string ``"Left hand: ... Right hand: ..."`` with ``frame`` as the anchor.
-
-        The main hand always gets the instruction covering ``frame`` (or its first one); the other hand
-        gets "None." unless one of its spans contains ``frame``. ``pick(options) -> str`` chooses
-        among an instruction and its paraphrases (training draws at random); by default the original.
-        """
-        parts = []
-        for hand in HANDS:
-            items = self.instructions[hand]
-            chosen = next((i for i in items if i.covers(frame)), None)
-            if chosen is None and hand == self.main_hand:
-                chosen = items[0]
-            if chosen is None:
-                text = "None."
-            else:
-                options = [chosen.text, *chosen.rephrases]
-                text = (pick(options) if pick else options[0]).strip()
-                text = text if text.endswith(".") else text + "."
-            parts.append(f"{hand.capitalize()} hand: {text}")
-        return " ".join(parts)
+    def instruction_at(self, frame: int, pick: Callable[[list[str]], str] | None = None) -> str:
+        """The prompt string ``"Left hand: ... Right hand: ..."`` with ``frame`` as the anchor; see ``prompt_at``."""
+        return prompt_at(self.instructions, self.main_hand, frame, pick)

@@ -566,22 +566,22 @@ def _check_beta(beta: ArrayLike | None) -> np.ndarray:
     return beta
 
 
+def _check_rows(array: ArrayLike, rows: int, name: str) -> np.ndarray:
+    """``array`` as float64 of shape (..., rows, 3), finite."""
+    array = np.asarray(array, dtype=np.float64)
+    if array.ndim < 2 or array.shape[-2:] != (rows, 3):
+        raise ValueError(f"{name}: expected shape (..., {rows}, 3), got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name}: contains NaN or inf")
+    return array
+
+
 def _check_theta(theta: ArrayLike) -> np.ndarray:
-    theta = np.asarray(theta, dtype=np.float64)
-    if theta.ndim < 2 or theta.shape[-2:] != (NUM_JOINTS, 3):
-        raise ValueError(f"theta: expected shape (..., {NUM_JOINTS}, 3), got {theta.shape}")
-    if not np.all(np.isfinite(theta)):
-        raise ValueError("theta: contains NaN or inf")
-    return theta
+    return _check_rows(theta, NUM_JOINTS, "theta")
 
 
 def _check_keypoints(keypoints: ArrayLike) -> np.ndarray:
-    keypoints = np.asarray(keypoints, dtype=np.float64)
-    if keypoints.ndim < 2 or keypoints.shape[-2:] != (NUM_KEYPOINTS, 3):
-        raise ValueError(f"keypoints: expected shape (..., {NUM_KEYPOINTS}, 3), got {keypoints.shape}")
-    if not np.all(np.isfinite(keypoints)):
-        raise ValueError("keypoints: contains NaN or inf")
-    return keypoints
+    return _check_rows(keypoints, NUM_KEYPOINTS, "keypoints")
 
 
 def _check_rotvec(rotvec: np.ndarray) -> np.ndarray:

@@ -18,7 +18,9 @@ that is what the corpus stores.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -154,12 +156,39 @@ def hand_state(
     return np.where(mask, values, 0.0), mask
 
 
-def _hand_in_cameras(episode: Episode, hand: str, frames: np.ndarray, cameras: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Wrist rotation (N,3,3) and position (N,3) of ``frames`` expressed in the cameras of frames ``cameras``."""
-    track = episode.hands[hand]
-    ext = episode.extrinsics.astype(np.float64)[cameras]
-    rot_world = Rotation.from_rotvec(track.wrist_orient_world.astype(np.float64)[frames]).as_matrix()
-    pos_world = track.wrist_world.astype(np.float64)[frames]
+class HandArrays(NamedTuple):
+    """One hand's world-frame track as plain arrays: a ``HandTrack``'s, or a corpus's frame-table columns.
+
+    Attributes:
+        wrist_orient_world: (T, 3) wrist rotation in the world frame (axis-angle).
+        wrist_world: (T, 3) wrist position in the world frame.
+        hand_pose: (T, 15, 3) local finger-joint rotations (axis-angle).
+        kept: (T,) tracked frames.
+    """
+
+    wrist_orient_world: np.ndarray
+    wrist_world: np.ndarray
+    hand_pose: np.ndarray
+    kept: np.ndarray
+
+
+def _episode_hands(episode: Episode) -> dict[str, HandArrays]:
+    return {
+        hand: HandArrays(track.wrist_orient_world, track.wrist_world, track.hand_pose, track.kept)
+        for hand, track in episode.hands.items()
+    }
+
+
+def _wrist_in_cameras(
+    extrinsics: np.ndarray, hand: HandArrays, frames: np.ndarray, cameras: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wrist rotation (N,3,3) and position (N,3) of ``frames`` expressed in the cameras of frames ``cameras``.
+
+    ``extrinsics`` are the (T, 4, 4) world -> camera transforms of every frame.
+    """
+    ext = np.asarray(extrinsics)[cameras].astype(np.float64)
+    rot_world = Rotation.from_rotvec(np.asarray(hand.wrist_orient_world)[frames].astype(np.float64)).as_matrix()
+    pos_world = np.asarray(hand.wrist_world)[frames].astype(np.float64)
     rotation = ext[:, :3, :3] @ rot_world
     translation = np.einsum("nij,nj->ni", ext[:, :3, :3], pos_world) + ext[:, :3, 3]
     return rotation, translation
@@ -168,6 +197,39 @@ def _hand_in_cameras(episode: Episode, hand: str, frames: np.ndarray, cameras: n
 def _check_frame(episode: Episode, t0: int) -> None:
     if not 0 <= t0 < episode.num_frames:
         raise ValueError(f"anchor frame {t0} outside episode {episode.key!r} of {episode.num_frames} frames")
+
+
+def anchored_chunk(
+    extrinsics: np.ndarray, hands: Mapping[str, HandArrays], t0: int, chunk_size: int = CHUNK_SIZE
+) -> tuple[np.ndarray, np.ndarray]:
+    """The bimanual action chunk anchored at ``t0`` from plain arrays; see ``action_chunk``.
+
+    Args:
+        extrinsics: (T, 4, 4) world -> camera transforms of every frame.
+        hands: ``{"left": HandArrays, "right": HandArrays}``, each over the same T frames.
+        t0: anchor frame; every step is expressed in its camera.
+        chunk_size: steps in the chunk; those whose target frame lies past frame T-1 are masked zeros.
+
+    Returns:
+        ``(values, mask)``, both (chunk_size, 102), float32 and bool.
+    """
+    num_frames = len(extrinsics)
+    if not 0 <= t0 < num_frames:
+        raise ValueError(f"anchor frame {t0} outside {num_frames} frames")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    frames = np.arange(t0, min(t0 + chunk_size, num_frames - 1) + 1)
+    steps = len(frames) - 1
+    values = np.zeros((chunk_size, ACTION_DIM), np.float32)
+    mask = np.zeros((chunk_size, ACTION_DIM), bool)
+    for hand in HANDS:
+        arrays = hands[hand]
+        rotation, translation = _wrist_in_cameras(extrinsics, arrays, frames, np.full_like(frames, t0))
+        hand_pose, kept = np.asarray(arrays.hand_pose)[frames], np.asarray(arrays.kept)[frames]
+        v, m = hand_actions(rotation, translation, hand_pose, kept)
+        values[:steps, ACTION_SLICES[hand]] = v
+        mask[:steps, ACTION_SLICES[hand]] = m
+    return values, mask
 
 
 def action_chunk(episode: Episode, t0: int, chunk_size: int = CHUNK_SIZE) -> tuple[np.ndarray, np.ndarray]:
@@ -181,19 +243,7 @@ def action_chunk(episode: Episode, t0: int, chunk_size: int = CHUNK_SIZE) -> tup
         ``(values, mask)``, both (chunk_size, 102), float32 and bool.
     """
     _check_frame(episode, t0)
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
-    frames = np.arange(t0, min(t0 + chunk_size, episode.num_frames - 1) + 1)
-    steps = len(frames) - 1
-    values = np.zeros((chunk_size, ACTION_DIM), np.float32)
-    mask = np.zeros((chunk_size, ACTION_DIM), bool)
-    for hand in HANDS:
-        track = episode.hands[hand]
-        rotation, translation = _hand_in_cameras(episode, hand, frames, np.full_like(frames, t0))
-        v, m = hand_actions(rotation, translation, track.hand_pose[frames], track.kept[frames])
-        values[:steps, ACTION_SLICES[hand]] = v
-        mask[:steps, ACTION_SLICES[hand]] = m
-    return values, mask
+    return anchored_chunk(episode.extrinsics, _episode_hands(episode), t0, chunk_size)
 
 
 def state_at(episode: Episode, t0: int) -> tuple[np.ndarray, np.ndarray]:
@@ -217,12 +267,13 @@ def episode_step_actions(episode: Episode) -> tuple[np.ndarray, np.ndarray]:
     if n < 2:
         return values, mask
     now, nxt = np.arange(n - 1), np.arange(1, n)
+    hands = _episode_hands(episode)
     for hand in HANDS:
-        track = episode.hands[hand]
-        r_a, t_a = _hand_in_cameras(episode, hand, now, now)
-        r_b, t_b = _hand_in_cameras(episode, hand, nxt, now)
-        valid = track.kept[now] & track.kept[nxt]
-        v, m = _step_actions(r_a, t_a, r_b, t_b, track.hand_pose[nxt].astype(np.float64), valid)
+        arrays = hands[hand]
+        r_a, t_a = _wrist_in_cameras(episode.extrinsics, arrays, now, now)
+        r_b, t_b = _wrist_in_cameras(episode.extrinsics, arrays, nxt, now)
+        valid = arrays.kept[now] & arrays.kept[nxt]
+        v, m = _step_actions(r_a, t_a, r_b, t_b, arrays.hand_pose[nxt].astype(np.float64), valid)
         values[:-1, ACTION_SLICES[hand]] = v
         mask[:-1, ACTION_SLICES[hand]] = m
     return values, mask
@@ -241,10 +292,12 @@ def _states(episode: Episode, frames: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """Bimanual float32 states of ``frames``, each in its own camera frame."""
     values = np.zeros((len(frames), STATE_DIM), np.float32)
     mask = np.zeros((len(frames), STATE_DIM), bool)
+    hands = _episode_hands(episode)
     for hand in HANDS:
-        track = episode.hands[hand]
-        rotation, translation = _hand_in_cameras(episode, hand, frames, frames)
-        v, m = hand_state(rotation, translation, track.hand_pose[frames], track.beta, track.kept[frames])
+        arrays = hands[hand]
+        rotation, translation = _wrist_in_cameras(episode.extrinsics, arrays, frames, frames)
+        beta = episode.hands[hand].beta
+        v, m = hand_state(rotation, translation, arrays.hand_pose[frames], beta, arrays.kept[frames])
         values[:, STATE_SLICES[hand]] = v
         mask[:, STATE_SLICES[hand]] = m
     return values, mask
@@ -301,7 +354,12 @@ def integrate_actions(
 
 @dataclass
 class NormStats:
-    """Per-dimension statistics over valid entries (arrays of shape (D,)); ``count`` is valid entries per dim."""
+    """Per-dimension statistics over valid entries (arrays of shape (D,)); ``count`` is valid entries per dim.
+
+    The corpus stores one per feature (``meta/stats.json``, see ``vitra_bench.corpus.feature_stats``); there
+    an unmasked feature has ``count`` of shape (1,) (its number of frames) and an image feature (3, 1, 1)
+    statistics.
+    """
 
     mean: np.ndarray
     std: np.ndarray

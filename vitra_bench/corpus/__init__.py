@@ -5,7 +5,6 @@ Write with ``CorpusWriter`` (one writer per corpus, resumable by episode key), r
 """
 
 from vitra_bench.corpus.errors import CorpusError, CorpusLockedError
-from vitra_bench.corpus.feature_stats import FeatureStats
 from vitra_bench.corpus.reader import Corpus
 from vitra_bench.corpus.schema import HUMAN_ROBOT_TYPE, video_key
 from vitra_bench.corpus.validate import Problem, validate_corpus
@@ -18,7 +17,6 @@ __all__ = [
     "CorpusError",
     "CorpusLockedError",
     "CorpusWriter",
-    "FeatureStats",
     "Problem",
     "VideoSettings",
     "validate_corpus",

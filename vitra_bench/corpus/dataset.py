@@ -7,7 +7,7 @@ the last frame, or before a tracking gap, still has a valid state and image).
 
 A sample costs one frame decoded by seeking, one slice of a cached data shard and a few small
 rotation conversions; no ``Episode`` is rebuilt. The chunk is computed from the world-frame wrist
-track through ``layout.hand_actions`` rather than read from the stored ``action`` column, because
+track through ``layout.anchored_chunk`` rather than read from the stored ``action`` column, because
 the stored one-step actions are each in their own frame's camera while a chunk lives in the
 camera of t0.
 
@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.spatial.transform import Rotation
 from torch.utils.data import Dataset
 
 from vitra_bench import layout
@@ -36,7 +35,7 @@ from vitra_bench.corpus.episode_table import instructions_from_json
 from vitra_bench.corpus.errors import CorpusError
 from vitra_bench.corpus.reader import Corpus
 from vitra_bench.corpus.schema import hand_feature
-from vitra_bench.episode import HANDS, NUM_FINGER_JOINTS, Instruction
+from vitra_bench.episode import HANDS, NUM_FINGER_JOINTS, Instruction, prompt_at
 
 # A raw sample (numpy, metric units, image (H, W, 3)) and the sample's generator -> a raw sample.
 Transform = Callable[[dict[str, Any], np.random.Generator], dict[str, Any]]
@@ -68,11 +67,7 @@ def corpus_sample_stats(corpus: Corpus) -> SampleStats:
     have to be computed over the dataset itself and passed in instead.
     """
 
-    def norm(name: str) -> layout.NormStats:
-        s = corpus.stats[name]
-        return layout.NormStats(s.mean, s.std, s.min, s.max, s.count)
-
-    return SampleStats(action=norm("action"), state=norm("observation.state"))
+    return SampleStats(action=corpus.stats["action"], state=corpus.stats["observation.state"])
 
 
 @dataclass(frozen=True)
@@ -84,47 +79,17 @@ class _EpisodeInfo:
     intrinsics: np.ndarray
 
 
-def prompt_at(
-    instructions: Mapping[str, Sequence[Instruction]], main_hand: str, frame: int, pick: Callable[[list[str]], str]
-) -> str:
-    """``Episode.instruction_at(frame, pick)`` from the episode's instructions alone (same rules)."""
-    parts = []
-    for hand in HANDS:
-        items = instructions.get(hand, [])
-        chosen = next((i for i in items if i.covers(frame)), None)
-        if chosen is None and hand == main_hand:
-            chosen = items[0]
-        if chosen is None:
-            text = "None."
-        else:
-            text = pick([chosen.text, *chosen.rephrases]).strip()
-            text = text if text.endswith(".") else text + "."
-        parts.append(f"{hand.capitalize()} hand: {text}")
-    return " ".join(parts)
+def _hand_arrays(columns: Mapping[str, np.ndarray], hand: str) -> layout.HandArrays:
+    """One hand's world-frame track from an episode's frame-table columns (``hand_pose`` is stored flat, (T, 45))."""
+    column = {name: columns[hand_feature(hand, name)] for name in _HAND_COLUMNS}
+    column["hand_pose"] = column["hand_pose"].reshape(-1, NUM_FINGER_JOINTS, 3)
+    return layout.HandArrays(**column)
 
 
 def _action_chunk(columns: Mapping[str, np.ndarray], t0: int, chunk_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """``layout.action_chunk`` from an episode's frame-table columns, with the same float64 operations.
-
-    Steps past the episode end stay masked zeros.
-    """
-    extrinsics = columns["camera.extrinsics"]
-    frames = np.arange(t0, min(t0 + chunk_size, len(extrinsics) - 1) + 1)
-    camera = np.broadcast_to(extrinsics[t0].astype(np.float64).reshape(4, 4), (len(frames), 4, 4))
-    values = np.zeros((chunk_size, layout.ACTION_DIM), np.float32)
-    mask = np.zeros((chunk_size, layout.ACTION_DIM), bool)
-    for hand in HANDS:
-        column = {name: columns[hand_feature(hand, name)][frames] for name in _HAND_COLUMNS}
-        rotation_world = Rotation.from_rotvec(column["wrist_orient_world"].astype(np.float64)).as_matrix()
-        rotation = camera[:, :3, :3] @ rotation_world
-        translation = (
-            np.einsum("nij,nj->ni", camera[:, :3, :3], column["wrist_world"].astype(np.float64)) + camera[:, :3, 3]
-        )
-        hand_pose = column["hand_pose"].reshape(len(frames), NUM_FINGER_JOINTS, 3)
-        v, m = layout.hand_actions(rotation, translation, hand_pose, column["kept"])
-        values[: len(frames) - 1, layout.ACTION_SLICES[hand]] = v
-        mask[: len(frames) - 1, layout.ACTION_SLICES[hand]] = m
-    return values, mask
+    """``layout.action_chunk`` from an episode's frame-table columns (extrinsics stored flat, (T, 16))."""
+    extrinsics = columns["camera.extrinsics"].reshape(-1, 4, 4)
+    return layout.anchored_chunk(extrinsics, {hand: _hand_arrays(columns, hand) for hand in HANDS}, t0, chunk_size)
 
 
 def _fov(intrinsics: np.ndarray) -> np.ndarray:

@@ -5,52 +5,46 @@ Each episode's statistics are computed once, when it is added, and stored in its
 aggregate, so they never require a pass over the frames. Masked features (``action``,
 ``observation.state``) count only valid entries, per dimension, as ``vitra_bench.layout`` defines
 them: a dimension with no valid entry gets mean 0, std 1, min = max = 0.
+
+A feature's statistics are a ``layout.NormStats``; ``count`` is (1,) (frames) for unmasked features
+and one count per dimension for masked ones.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from vitra_bench import layout
+from vitra_bench.layout import NormStats
 
 STAT_NAMES = ("mean", "std", "min", "max", "count")
 
 
-@dataclass
-class FeatureStats:
-    """Statistics of one feature; ``count`` is (1,) or, for masked features, one count per dimension."""
-
-    mean: np.ndarray
-    std: np.ndarray
-    min: np.ndarray
-    max: np.ndarray
-    count: np.ndarray
-
-    def to_json(self) -> dict[str, list]:
-        return {name: getattr(self, name).tolist() for name in STAT_NAMES}
-
-    @classmethod
-    def from_json(cls, obj: Mapping[str, Any]) -> FeatureStats:
-        return cls(*(np.asarray(obj[name], np.int64 if name == "count" else np.float64) for name in STAT_NAMES))
+def stats_to_json(stats: NormStats) -> dict[str, list]:
+    """One feature's statistics as ``meta/stats.json`` stores them (nested lists per stat)."""
+    return {name: getattr(stats, name).tolist() for name in STAT_NAMES}
 
 
-def vector_stats(values: np.ndarray) -> FeatureStats:
+def stats_from_json(obj: Mapping[str, Any]) -> NormStats:
+    """Inverse of ``stats_to_json``: float64 statistics and int64 counts."""
+    return NormStats(*(np.asarray(obj[name], np.int64 if name == "count" else np.float64) for name in STAT_NAMES))
+
+
+def vector_stats(values: np.ndarray) -> NormStats:
     """Statistics over frames of a (T,) or (T, D) feature."""
     x = np.asarray(values, np.float64).reshape(len(values), -1)
-    return FeatureStats(x.mean(0), x.std(0), x.min(0), x.max(0), np.array([len(x)], np.int64))
+    return NormStats(x.mean(0), x.std(0), x.min(0), x.max(0), np.array([len(x)], np.int64))
 
 
-def masked_stats(values: np.ndarray, mask: np.ndarray) -> FeatureStats:
+def masked_stats(values: np.ndarray, mask: np.ndarray) -> NormStats:
     """Statistics over valid entries only, computed by the layout so that training normalises the same way."""
-    s = layout.normalization_stats(values, mask)
-    return FeatureStats(s.mean, s.std, s.min, s.max, s.count)
+    return layout.normalization_stats(values, mask)
 
 
-def image_stats(frames: np.ndarray) -> FeatureStats:
+def image_stats(frames: np.ndarray) -> NormStats:
     """Per-channel statistics of (T, H, W, 3) uint8 frames scaled to [0, 1], shaped (3, 1, 1) as LeRobot's.
 
     A histogram per channel gives exact moments without materialising a float copy of the video.
@@ -64,15 +58,15 @@ def image_stats(frames: np.ndarray) -> FeatureStats:
         std[c] = np.sqrt(max((hist @ levels**2) / n - mean[c, 0, 0] ** 2, 0.0))
         present = np.flatnonzero(hist)
         lo[c], hi[c] = levels[present[0]], levels[present[-1]]
-    return FeatureStats(mean, std, lo, hi, np.array([len(frames)], np.int64))
+    return NormStats(mean, std, lo, hi, np.array([len(frames)], np.int64))
 
 
-def aggregate(parts: Sequence[FeatureStats]) -> FeatureStats:
+def aggregate(parts: Sequence[NormStats]) -> NormStats:
     """Pool statistics of disjoint sets of frames, as if computed over their union."""
-    return pool(FeatureStats(*(np.stack([getattr(p, name) for p in parts]) for name in STAT_NAMES)))
+    return pool(NormStats(*(np.stack([getattr(p, name) for p in parts]) for name in STAT_NAMES)))
 
 
-def pool(stacked: FeatureStats) -> FeatureStats:
+def pool(stacked: NormStats) -> NormStats:
     """Pool statistics stacked along a leading axis (one row per episode, say).
 
     Uses the parallel-variance identity ``N var = sum n_i (var_i + (mean_i - mean)^2)``; rows or
@@ -89,7 +83,7 @@ def pool(stacked: FeatureStats) -> FeatureStats:
     has = n > 0
     lo = np.where(has, stacked.min, np.inf).min(0)
     hi = np.where(has, stacked.max, -np.inf).max(0)
-    return FeatureStats(
+    return NormStats(
         mean=np.where(some, pooled, 0.0),
         std=np.where(some, np.sqrt(var), 1.0),
         min=np.where(some, lo, 0.0),
@@ -98,15 +92,15 @@ def pool(stacked: FeatureStats) -> FeatureStats:
     )
 
 
-def merge(a: Mapping[str, FeatureStats], b: Mapping[str, FeatureStats]) -> dict[str, FeatureStats]:
+def merge(a: Mapping[str, NormStats], b: Mapping[str, NormStats]) -> dict[str, NormStats]:
     """Feature-wise ``aggregate`` of two statistics dicts (either may be empty)."""
     return {key: aggregate([a[key], b[key]]) if key in a and key in b else (a.get(key) or b[key]) for key in {**a, **b}}
 
 
-def stats_columns(stats: Mapping[str, FeatureStats]) -> dict[str, Any]:
+def stats_columns(stats: Mapping[str, NormStats]) -> dict[str, Any]:
     """An episode's statistics as LeRobot's flattened metadata columns ``stats/<feature>/<stat>``."""
-    return {f"stats/{key}/{name}": value for key, s in stats.items() for name, value in s.to_json().items()}
+    return {f"stats/{key}/{name}": value for key, s in stats.items() for name, value in stats_to_json(s).items()}
 
 
-def stats_json(stats: Mapping[str, FeatureStats]) -> dict[str, dict[str, list]]:
-    return {key: stats[key].to_json() for key in sorted(stats)}
+def stats_json(stats: Mapping[str, NormStats]) -> dict[str, dict[str, list]]:
+    return {key: stats_to_json(stats[key]) for key in sorted(stats)}

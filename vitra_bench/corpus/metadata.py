@@ -20,9 +20,10 @@ import pyarrow.parquet as pq
 
 from vitra_bench.corpus.episode_table import METADATA_TYPES
 from vitra_bench.corpus.errors import CorpusError
-from vitra_bench.corpus.feature_stats import STAT_NAMES, FeatureStats, pool
+from vitra_bench.corpus.feature_stats import STAT_NAMES, pool
 from vitra_bench.corpus.files import is_temp
 from vitra_bench.corpus.schema import EPISODES_GLOB, TASKS_PATH, Feature, shard_number
+from vitra_bench.layout import NormStats
 
 _SHARD_RE = re.compile(r"chunk-(\d+)/file-(\d+)\.(parquet|mp4)$")
 
@@ -89,7 +90,7 @@ def _stacked(column: pa.ChunkedArray, rows: int) -> np.ndarray:
     return array.to_numpy(zero_copy_only=False).reshape(rows, -1)
 
 
-def pooled_stats(table: pa.Table, features: Mapping[str, Feature]) -> dict[str, FeatureStats]:
+def pooled_stats(table: pa.Table, features: Mapping[str, Feature]) -> dict[str, NormStats]:
     """The statistics over all episodes of one episodes-metadata table, feature by feature."""
     out = {}
     for key, feature in features.items():
@@ -99,7 +100,7 @@ def pooled_stats(table: pa.Table, features: Mapping[str, Feature]) -> dict[str, 
         stacked = [_stacked(table.column(c), table.num_rows) for c in columns]
         if feature.dtype == "video":
             stacked[:4] = [s.reshape(table.num_rows, 3, 1, 1) for s in stacked[:4]]
-        out[key] = pool(FeatureStats(*stacked))
+        out[key] = pool(NormStats(*stacked))
     return out
 
 

@@ -24,7 +24,7 @@ from vitra_bench.corpus import metadata
 from vitra_bench.corpus.arrow import table_to_numpy
 from vitra_bench.corpus.episode_table import METADATA_TYPES, episode_from_storage
 from vitra_bench.corpus.errors import CorpusError
-from vitra_bench.corpus.feature_stats import FeatureStats
+from vitra_bench.corpus.feature_stats import stats_from_json
 from vitra_bench.corpus.schema import (
     CODEBASE_VERSION,
     INFO_PATH,
@@ -39,6 +39,7 @@ from vitra_bench.corpus.schema import (
 )
 from vitra_bench.corpus.video import VideoFrameReader
 from vitra_bench.episode import Episode
+from vitra_bench.layout import NormStats
 
 
 def load_info(root: Path) -> dict[str, Any]:
@@ -98,12 +99,12 @@ class Corpus:
         return list(self._index_of_key)
 
     @cached_property
-    def stats(self) -> dict[str, FeatureStats]:
+    def stats(self) -> dict[str, NormStats]:
         """``meta/stats.json`` per feature (masked features: over valid entries only)."""
         path = self.root / STATS_PATH
         if not path.exists():
             raise CorpusError(f"{path}: missing")
-        return {key: FeatureStats.from_json(value) for key, value in json.loads(path.read_text()).items()}
+        return {key: stats_from_json(value) for key, value in json.loads(path.read_text()).items()}
 
     @cached_property
     def tasks(self) -> pd.DataFrame:

@@ -70,6 +70,7 @@ from vitra_bench.corpus.schema import (
 )
 from vitra_bench.corpus.video import VideoSettings, check_frame_size, encode_video, remux_videos
 from vitra_bench.episode import Episode
+from vitra_bench.layout import NormStats
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ class CorpusWriter:
         self._staged_keys: set[str] = set()
         self._pending_bytes: dict[str, int] = {}
         self._tasks: dict[str, int] = {}
-        self._stats: dict[str, fstats.FeatureStats] = {}
+        self._stats: dict[str, NormStats] = {}
         self._num_shards = 0
         self._total_episodes = 0
         self._total_frames = 0
@@ -264,7 +265,7 @@ class CorpusWriter:
             "length": episode.num_frames,
             "tasks": list(dict.fromkeys(tasks)),
             "metadata": episode_metadata(episode),
-            "stats": {key: s.to_json() for key, s in stats.items()},
+            "stats": {key: fstats.stats_to_json(s) for key, s in stats.items()},
         }
         staged = staging.stage(self.root / STAGING_DIR, self._next_seq, meta, fill)
         self._next_seq += 1
@@ -328,7 +329,7 @@ class CorpusWriter:
                     f"the corpus declares {width}x{height}"
                 )
 
-    def _episode_stats(self, columns: Mapping[str, np.ndarray], episode: Episode) -> dict[str, fstats.FeatureStats]:
+    def _episode_stats(self, columns: Mapping[str, np.ndarray], episode: Episode) -> dict[str, NormStats]:
         stats = {}
         for key in self._staged_features:
             if key in MASKED_FEATURES:
@@ -446,7 +447,7 @@ class CorpusWriter:
         file: int,
     ) -> dict[str, Any]:
         meta = staged.meta()
-        stats = {key: fstats.FeatureStats.from_json(s) for key, s in meta["stats"].items()}
+        stats = {key: fstats.stats_from_json(s) for key, s in meta["stats"].items()}
         stats.update({key: fstats.vector_stats(values) for key, values in assigned.items()})
         row: dict[str, Any] = {
             "episode_index": self._total_episodes + n,
