@@ -1,7 +1,8 @@
 """The demo: the whole chain that exists so far, small, on the embedded default, under one run directory.
 
-Each later part of the suite appends its stage here (HumanSim clips -> data engine -> corpus ->
-pretraining -> benchmark -> robot...), so ``make demo`` always runs everything that works.
+Today: HumanSim clips -> corpus (straight from the clips' truth, until the data engine sits between
+them) -> schema check -> summary and plot. Each later part of the suite inserts or appends its stage
+here (data engine, pretraining, benchmark, robot...), so ``make demo`` always runs everything that works.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from vitra_bench.config import save_config
 from vitra_bench.stages import Stage, run_stages, stage_dir
-from vitra_bench.synthetic import SyntheticConfig, write_synthetic_corpus
+from envs.humansim.generate import HumanSimConfig
 
 
 @dataclass
@@ -21,17 +22,26 @@ class DemoConfig:
 
     out: Path = Path("runs/demo")
     """Run directory; each stage writes into its own subfolder and a rerun reuses finished stages."""
-    synthetic: SyntheticConfig = field(default_factory=lambda: SyntheticConfig(episodes=16))
-    """The input corpus (its ``out`` is replaced by ``<out>/corpus/corpus``)."""
+    humansim: HumanSimConfig = field(
+        default_factory=lambda: HumanSimConfig(preset="wild", clips=3, width=320, height=240, seconds=4.0)
+    )
+    """The input clips (their ``out`` is replaced by ``<out>/humansim``)."""
 
 
 def demo_stages(config: DemoConfig) -> list[Stage]:
     corpus = stage_dir(config.out, "corpus") / "corpus"
 
+    def make_clips(out: Path) -> None:
+        from envs.humansim.generate import generate
+        from envs.humansim.show import show_clip
+
+        generate(replace(config.humansim, out=out))
+        show_clip(out / "clip_000000.mp4", out / "clip_000000_truth.png")
+
     def make_corpus(out: Path) -> None:
-        synthetic = replace(config.synthetic, out=corpus)
-        save_config(synthetic, out)
-        write_synthetic_corpus(synthetic)
+        from envs.humansim.truth import write_truth_corpus
+
+        write_truth_corpus(stage_dir(config.out, "humansim"), corpus)
 
     def validate(out: Path) -> None:
         from vitra_bench.corpus import validate_corpus
@@ -51,7 +61,8 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
             plot_episode(reader.episode(0), reader.frames(0), out / "episode_000000.png")
 
     return [
-        Stage("corpus", "synthesise a small corpus of two-hand reach-and-grasp episodes", make_corpus),
+        Stage("humansim", "render procedural egocentric clips with hidden ground truth", make_clips),
+        Stage("corpus", "write one episode per ground-truth segment (the data engine's upper bound)", make_corpus),
         Stage("validate", "check the corpus against the schema", validate),
         Stage("inspect", "summarise the corpus and plot its first episode", inspect),
     ]

@@ -83,6 +83,7 @@ class Segment:
     action: str  # motion-program verb: "reach", "grasp", "lift", "move", "place", ...
     instruction: str  # imperative sentence, e.g. "Pick up the red cup from the table."
     target: str | None = None  # prop name, when the action is about one
+    rephrases: list[str] = field(default_factory=list)  # other wordings of the same instruction
 
 
 @dataclass

@@ -230,3 +230,9 @@ class VideoFrameReader:
     def close(self) -> None:
         while self._open:
             self._open.popitem()[1].close()
+
+
+def decode_video(path: Path) -> np.ndarray:
+    """Every frame of a (short) video as (T, H, W, 3) uint8 RGB, in one sequential pass."""
+    with av.open(str(path)) as container:
+        return np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
