@@ -44,7 +44,7 @@ from envs.humansim.hand_model import (
     set_hand_pose,
 )
 from vitra_bench.config import parse_config
-from vitra_bench.hand import FINGER_JOINT_NAMES, JOINT_LIMITS, forward_kinematics
+from vitra_bench.hand import FINGER_JOINT_NAMES, JOINT_LIMITS, forward_kinematics, rest_keypoints
 
 POSES = ("open", "relaxed", "pinch", "grasp")
 VIEWS = ("palm", "back", "side", "oblique", "egocentric")
@@ -60,7 +60,7 @@ class Args:
     width: int = 640
     height: int = 480
     min_size: float = 150.0
-    """Smallest hand size in pixels (larger side of the true keypoints' box)."""
+    """Smallest hand size in pixels: the flat hand's length (wrist to middle fingertip) at its distance."""
     max_size: float = 250.0
     out: Path = Path("results/benchmarks")
     save_frames: Path | None = None
@@ -240,12 +240,12 @@ def render_frame(rng: np.random.Generator, args: Args, index: int) -> Frame:
     if side == "left":  # the left hand is the right one mirrored in x
         direction, up = direction * [-1, 1, 1], up * [-1, 1, 1]
     fovy = rng.uniform(50.0, 80.0)
+    focal = 0.5 * args.height / np.tan(np.radians(fovy) / 2)
+    # "Hand size" is the flat hand's length (wrist to middle fingertip): a fist then looks smaller.
+    length = np.linalg.norm(rest_keypoints(handle.beta)[12])
+    distance = focal * length / rng.uniform(args.min_size, args.max_size)
     centre = 0.5 * (keypoints.min(axis=0) + keypoints.max(axis=0))
-    eye = centre + 0.4 * direction
-    rotation = look_at(eye, centre, up)
-    pixels = project(keypoints, eye, rotation, fovy, args.width, args.height)
-    extent = np.ptp(pixels, axis=0).max() + 2 * 0.009 * (0.5 * args.height / np.tan(np.radians(fovy) / 2)) / 0.4
-    distance = max(0.4 * extent / rng.uniform(args.min_size, args.max_size), 0.2)  # no closer than 20 cm
+    rotation = look_at(centre + direction, centre, up)
     # Off-centre the hand a little: egocentric hands are rarely in the middle of the image.
     shift = rotation[:, :2] @ rng.uniform(-0.12, 0.12, 2) * distance
     eye = centre + distance * direction + shift

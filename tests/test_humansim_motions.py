@@ -53,7 +53,10 @@ def make_prop(rng: np.random.Generator, category: str, name: str, xy: tuple[floa
         radius, height = radius * s, height * s
         geoms = [GeomSpec("cylinder", (radius, height / 2), (0.0, 0.0, height / 2))]
         points = _cylinder_points(rng, radius, height, hollow)
-        grasp = Grasp(np.array([0.0, -(radius + 0.02), 0.5 * height]), np.array([0.0, 1.0, 0.0]), 2 * radius)
+        if category in ("bowl", "pot"):  # low and wide: pinched at the rim from above
+            grasp = Grasp(np.array([0.0, -radius + 0.01, height + 0.035]), np.array([0.0, 0.3, -0.954]), 0.02)
+        else:
+            grasp = Grasp(np.array([0.0, -(radius + 0.02), 0.5 * height]), np.array([0.0, 1.0, 0.0]), 2 * radius)
     elif category in ("box", "sponge", "cloth", "drawer", "lid"):
         half = s * np.array(
             {"box": (0.05, 0.04, 0.04), "sponge": (0.05, 0.035, 0.02), "cloth": (0.1, 0.08, 0.004),
@@ -74,7 +77,7 @@ def make_prop(rng: np.random.Generator, category: str, name: str, xy: tuple[floa
         geoms = [GeomSpec("sphere", (radius,), (0.0, 0.0, radius))]
         direction = rng.normal(size=(500, 3))
         points = radius * direction / np.linalg.norm(direction, axis=1, keepdims=True) + [0.0, 0.0, radius]
-        grasp = Grasp(np.array([0.0, -(radius + 0.02), radius]), np.array([0.0, 1.0, 0.0]), 2 * radius)
+        grasp = Grasp(np.array([0.0, 0.0, 2 * radius + 0.02]), np.array([0.0, 0.0, -1.0]), 2 * radius)
         height = 2 * radius
     elif category == "brush":
         geoms = [GeomSpec("capsule", (0.012, 0.07), (0.0, 0.0, 0.012), (0.7071, 0.0, 0.7071, 0.0))]
@@ -322,7 +325,7 @@ def test_every_activity_runs_on_random_props():
         "wipe_both": (lambda s: scripts.wipe_activity(s, list(HANDS)), ("sponge", "cloth", "cup"), "wipe"),
         "open": (lambda s: scripts.open_activity(s, "right"), ("drawer", "cup"), "open"),
         "open_lid": (lambda s: scripts.open_activity(s, "right"), ("lid", "cup"), "open"),
-        "handover": (lambda s: scripts.handover_activity(s, "right"), ("ball", "box", "cup"), "handover"),
+        "handover": (lambda s: scripts.handover_activity(s, "right"), ("ball", "bottle", "cup"), "handover"),
         "both": (lambda s: scripts.both_pick_and_place(s), KITCHEN, "place"),
     }
     for name, (activity, categories, action) in cases.items():

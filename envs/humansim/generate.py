@@ -43,7 +43,7 @@ SEEN_ENVIRONMENTS = range(0, 40)
 UNSEEN_ENVIRONMENTS = range(1000, 1012)
 UNSEEN_CATEGORIES = ("mug", "can", "hammer", "book")
 LAB_CATEGORIES = ("cup", "bottle", "box", "bowl", "ball")
-VISIBILITY_DEPTH_TOLERANCE = 0.025  # metres in front of a keypoint that the visible skin may lie
+VISIBILITY_RADIUS_PX = 1  # a keypoint is visible when its hand shows within this many pixels of it
 
 
 @dataclass
@@ -112,12 +112,24 @@ def make_camera(rng: np.random.Generator, config: HumanSimConfig, num_frames: in
     return egocentric_camera(rng, num_frames, config.fps, table.work_area, config.width, config.height)
 
 
-def render_clip(config: HumanSimConfig, index: int) -> tuple[ClipTruth, np.ndarray]:
-    """Render clip ``index``: its ground truth and its (T, H, W, 3) uint8 RGB frames."""
-    import mujoco
+@dataclass
+class ClipSetup:
+    """A clip ready to render: the compiled scene with its hands, and what moves in it."""
 
+    model: object  # mujoco.MjModel
+    handles: dict  # side -> hand_model.HandHandle
+    choreography: Choreography
+    camera: CameraTrack
+    props: list[Prop]
+    beta: np.ndarray
+    appearance: object  # hand_model.HandAppearance
+    environment: dict
+    rng: np.random.Generator  # the clip's generator, past every draw made so far
+
+
+def setup_clip(config: HumanSimConfig, index: int) -> ClipSetup:
+    """Draw clip ``index``: room, props, person, motion script and camera, and compile the scene."""
     from envs.humansim import hand_model, scene
-    from envs.humansim.camera import Degradations, degrade, set_render_camera
     from envs.humansim.motions import make_choreography
 
     rng = clip_rng(config, index)
@@ -135,25 +147,61 @@ def render_clip(config: HumanSimConfig, index: int) -> tuple[ClipTruth, np.ndarr
         rng, props, table.height, num_frames, config.fps, config.preset,
         table_center=table.center, betas={side: beta for side in HANDS},
     )  # fmt: skip
-    num_frames = choreography.num_frames
-    camera = make_camera(rng, config, num_frames, table)
-
+    camera = make_camera(rng, config, choreography.num_frames, table)
     built = scene.build_scene(rng, scene_config, props)
     appearance = hand_model.sample_appearance(rng)
     handles = {side: hand_model.add_hand(built.spec, side, beta, appearance) for side in HANDS}
-    model = built.compile()
-    data = mujoco.MjData(model)
+    return ClipSetup(built.compile(), handles, choreography, camera, props, beta, appearance, built.environment, rng)
+
+
+def pose_frame(setup: ClipSetup, data, t: int) -> None:
+    """Put hands, props and the camera where they are at frame ``t``."""
+    import mujoco
+
+    from envs.humansim import hand_model, scene
+    from envs.humansim.camera import set_render_camera
+
+    model = setup.model
+    for side, handle in setup.handles.items():
+        motion = setup.choreography.hands[side]
+        if motion.present[t]:
+            hand_model.set_hand_pose(model, data, handle, motion.rotation[t], motion.translation[t], motion.theta[t])
+        else:
+            hand_model.hide_hand(model, data, handle)
+    for name, poses in setup.choreography.prop_poses.items():
+        scene.set_prop_pose(model, data, name, poses[t])
+    mujoco.mj_kinematics(model, data)
+    camera = setup.camera
+    set_render_camera(model, data, camera.extrinsics[t], camera.intrinsics, camera.width, camera.height)
+
+
+def render_clip(config: HumanSimConfig, index: int) -> tuple[ClipTruth, np.ndarray]:
+    """Render clip ``index``: its ground truth and its (T, H, W, 3) uint8 RGB frames."""
+    import mujoco
+
+    from envs.humansim import hand_model
+    from envs.humansim.camera import Degradations, degrade
+    from envs.humansim.scene import RENDER_CAMERA
+
+    setup = setup_clip(config, index)
+    choreography, camera, props, rng = setup.choreography, setup.camera, setup.props, setup.rng
+    num_frames = choreography.num_frames
+    data = mujoco.MjData(setup.model)
     frames = np.empty((num_frames, config.height, config.width, 3), np.uint8)
-    depth = np.empty((num_frames, config.height, config.width), np.float32)
-    with mujoco.Renderer(model, config.height, config.width) as renderer:
+    owner = np.full((num_frames, config.height, config.width), -1, np.int8)  # -1 or the index of a hand
+    hand_of_geom = np.full(setup.model.ngeom, -1, np.int8)
+    for number, side in enumerate(HANDS):
+        hand_of_geom[hand_model.hand_geom_ids(setup.model, setup.handles[side])] = number
+    with mujoco.Renderer(setup.model, config.height, config.width) as renderer:
         for t in range(num_frames):
-            _pose_frame(model, data, handles, choreography, t)
-            set_render_camera(model, data, camera.extrinsics[t], camera.intrinsics, config.width, config.height)
-            renderer.update_scene(data, camera=scene.RENDER_CAMERA)
+            pose_frame(setup, data, t)
+            renderer.update_scene(data, camera=RENDER_CAMERA)
             frames[t] = renderer.render()
-            renderer.enable_depth_rendering()
-            depth[t] = renderer.render()
-            renderer.disable_depth_rendering()
+            renderer.enable_segmentation_rendering()
+            segmentation = renderer.render()
+            renderer.disable_segmentation_rendering()
+            is_geom = segmentation[..., 1] == mujoco.mjtObj.mjOBJ_GEOM
+            owner[t][is_geom] = hand_of_geom[segmentation[..., 0][is_geom]]
 
     degradations = Degradations()
     if config.preset == "wild" and config.degrade:
@@ -171,7 +219,7 @@ def render_clip(config: HumanSimConfig, index: int) -> tuple[ClipTruth, np.ndarr
         height=config.height,
         intrinsics=camera.intrinsics,
         extrinsics=camera.extrinsics,
-        hands={side: _hand_truth(choreography, side, beta, camera, depth) for side in HANDS},
+        hands={side: _hand_truth(choreography, side, setup.beta, camera, owner == n) for n, side in enumerate(HANDS)},
         prop_names=[p.name for p in props],
         prop_poses=np.stack([choreography.prop_poses[p.name] for p in props], axis=1),
         prop_points=[p.points for p in props],
@@ -183,46 +231,35 @@ def render_clip(config: HumanSimConfig, index: int) -> tuple[ClipTruth, np.ndarr
             "seed": config.seed,
             "index": index,
             "camera": camera.mode,
-            "environment": built.environment,
+            "environment": setup.environment,
             "props": {p.name: {"category": p.category, "colour": p.colour} for p in props},
-            "skin_rgba": list(appearance.skin_rgba),
+            "skin_rgba": list(setup.appearance.skin_rgba),
             "degradations": asdict(degradations),
         },
     )
     return truth, frames
 
 
-def _pose_frame(model, data, handles, choreography: Choreography, t: int) -> None:
-    import mujoco
+def _hand_truth(choreography: Choreography, side: str, beta: np.ndarray, camera: CameraTrack, mask: np.ndarray) -> HandTruth:
+    """Keypoints from the skeleton (the renderer's bodies match it to 1e-6 m); a keypoint is visible
+    when the segmentation shows its own hand within ``VISIBILITY_RADIUS_PX`` of it, i.e. it is in
+    the image and no prop or other hand covers it (the keypoints lie inside the flesh, so the skin
+    over them is what shows)."""
+    from scipy.ndimage import maximum_filter
 
-    from envs.humansim import hand_model, scene
-
-    for side, handle in handles.items():
-        motion = choreography.hands[side]
-        if motion.present[t]:
-            hand_model.set_hand_pose(model, data, handle, motion.rotation[t], motion.translation[t], motion.theta[t])
-        else:
-            hand_model.hide_hand(model, data, handle)
-    for name, poses in choreography.prop_poses.items():
-        scene.set_prop_pose(model, data, name, poses[t])
-    mujoco.mj_kinematics(model, data)
-
-
-def _hand_truth(choreography: Choreography, side: str, beta: np.ndarray, camera: CameraTrack, depth: np.ndarray) -> HandTruth:
-    """Keypoints from the skeleton (the renderer's bodies match it to 1e-6 m), visibility by depth test."""
     from vitra_bench.geometry import project_points, transform_points
 
     motion = choreography.hands[side]
     joints_world = hk.forward_kinematics(motion.rotation, motion.translation, motion.theta, beta, side)
     joints_cam = transform_points(camera.extrinsics, joints_world)
     pixels = project_points(joints_cam, camera.intrinsics)
-    height, width = depth.shape[1:]
+    height, width = mask.shape[1:]
     with np.errstate(invalid="ignore"):
         inside = (pixels[..., 0] >= 0) & (pixels[..., 0] < width) & (pixels[..., 1] >= 0) & (pixels[..., 1] < height)
     columns = np.clip(np.nan_to_num(pixels[..., 0]), 0, width - 1).astype(int)
     rows = np.clip(np.nan_to_num(pixels[..., 1]), 0, height - 1).astype(int)
-    surface = depth[np.arange(len(depth))[:, None], rows, columns]
-    unoccluded = surface >= joints_cam[..., 2] - VISIBILITY_DEPTH_TOLERANCE
+    near_hand = maximum_filter(mask, size=(1, 2 * VISIBILITY_RADIUS_PX + 1, 2 * VISIBILITY_RADIUS_PX + 1))
+    shown = near_hand[np.arange(len(mask))[:, None], rows, columns]
     return HandTruth(
         beta=beta,
         wrist_rotation=motion.rotation,
@@ -231,7 +268,7 @@ def _hand_truth(choreography: Choreography, side: str, beta: np.ndarray, camera:
         joints_world=joints_world,
         joints_cam=joints_cam,
         present=motion.present,
-        visible=inside & unoccluded & motion.present[:, None],
+        visible=inside & shown & motion.present[:, None],
     )
 
 

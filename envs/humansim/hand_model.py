@@ -118,21 +118,9 @@ class HandAppearance:
     shininess: float = 0.3
 
     @property
-    def palm_rgba(self) -> tuple[float, float, float, float]:
-        """Palms and finger pads: paler and pinker than the back, the more so the darker the skin.
-
-        Palmar skin has little melanin whatever the tone, so dark hands have markedly lighter
-        palms; light hands have slightly pinker ones. The palm/back contrast is one of the few
-        cues telling a palm view from a back view (and so left from right).
-        """
-        skin = np.asarray(self.skin_rgba[:3])
-        pale = 0.0 * (0.2 + 0.45 * (1.0 - skin.mean() / 0.85))
-        return (*np.clip(skin + pale * (np.array([0.93, 0.72, 0.64]) - skin), 0, 1), 1.0)
-
-    @property
     def nail_rgba(self) -> tuple[float, float, float, float]:
-        """Nails: the palm tone lightened toward pinkish white (nail beds are pale on every hand)."""
-        return (*(0.5 * np.asarray(self.palm_rgba[:3]) + 0.5 * np.array([0.97, 0.86, 0.84])), 1.0)
+        """Nails: the skin tone lightened toward pinkish white (nail beds are pale on every hand)."""
+        return (*(0.5 * np.asarray(self.skin_rgba[:3]) + 0.5 * np.array([0.97, 0.86, 0.84])), 1.0)
 
 
 @dataclass(frozen=True)
@@ -292,28 +280,14 @@ class _HandBuilder:
         self.hand_geoms: list[str] = []
         self.forearm_geoms: list[str] = []
         self.materials = {}
-        # Every skin material is textured: MuJoCo shades textured and plain materials'
-        # specular differently, and plain knuckles on a textured hand would glint.
-        palm, back = np.asarray(look.palm_rgba[:3]), np.asarray(look.skin_rgba[:3])
-        ramp = np.clip((np.linspace(0.0, 1.0, 64) - 0.38) / 0.24, 0.0, 1.0)
-        ramp = ramp * ramp * (3 - 2 * ramp)  # smoothstep: the palm colour turns into the back's at the sides
-        textures = {
-            "skin": palm + ramp[:, None] * (back - palm),  # meshes: texture u runs from palm to back
-            "palmar": np.broadcast_to(palm, (64, 3)),
-            "dorsal": np.broadcast_to(back, (64, 3)),
-            "nail": np.broadcast_to(np.asarray(look.nail_rgba[:3]), (64, 3)),
-        }
-        for part, colours in textures.items():
-            texture = spec.add_texture(name=f"{prefix}{part}", type=mujoco.mjtTexture.mjTEXTURE_2D, width=64, height=2, nchannel=3)
-            texture.data = np.repeat(255 * colours[None], 2, axis=0).round().astype(np.uint8).tobytes()
-            material = spec.add_material(name=f"{prefix}{part}", rgba=(1.0, 1.0, 1.0, 1.0))
-            material.textures[mujoco.mjtTextureRole.mjTEXROLE_RGB] = texture.name
-            material.specular, material.shininess, material.reflectance = look.specular, look.shininess, 0.0
-            if part == "nail":  # nails are glossier than skin
-                material.specular, material.shininess = 2 * look.specular, 0.6
+        for part, rgba, specular, shininess in (
+            ("skin", look.skin_rgba, look.specular, look.shininess),
+            ("nail", look.nail_rgba, 2 * look.specular, 0.6),  # nails are glossier than skin
+            ("sleeve", look.sleeve_rgba, 0.02, 0.05),
+        ):
+            material = spec.add_material(name=f"{prefix}{part}", rgba=rgba, specular=specular, shininess=shininess)
+            material.reflectance = 0.0
             self.materials[part] = material.name
-        sleeve = spec.add_material(name=f"{prefix}sleeve", rgba=look.sleeve_rgba, specular=0.02, shininess=0.05)
-        self.materials["sleeve"] = sleeve.name
 
     def build(self) -> HandHandle:
         wrist = self.spec.worldbody.add_body(name=f"{self.prefix}wrist")
@@ -368,14 +342,14 @@ class _HandBuilder:
         for base in _FINGER_BASES[1:]:
             knuckle = self.offsets[base] + np.array([0.0, -0.002, 0.0]) * xz
             radius = _FINGER_RADII[base][0] * s * 0.97
-            self._primitive(wrist, f"hand_knuckle{base}", mujoco.mjtGeom.mjGEOM_SPHERE, (radius, 0, 0), knuckle, np.eye(3), "dorsal", hand=True)
+            self._primitive(wrist, f"hand_knuckle{base}", mujoco.mjtGeom.mjGEOM_SPHERE, (radius, 0, 0), knuckle, np.eye(3), "skin", hand=True)
         for first, second in zip(_FINGER_BASES[1:-1], _FINGER_BASES[2:]):
             a, b = self.offsets[first], self.offsets[second]
             centre = 0.5 * (a + b) + np.array([0.007, 0.002, 0.0]) * xz
             half_gap = 0.5 * np.linalg.norm(b - a)
             self._primitive(
                 wrist, f"hand_web{first}", mujoco.mjtGeom.mjGEOM_ELLIPSOID, (0.011 * size, 0.005 * t, half_gap),
-                centre, np.eye(3), "palmar", hand=True,
+                centre, np.eye(3), "skin", hand=True,
             )  # fmt: skip
 
     def _phalanx(self, body: mujoco.MjsBody, keypoint: int) -> None:
@@ -393,12 +367,9 @@ class _HandBuilder:
         else:
             end = bone - axis * _CREASE
         vertices, normals, faces = _tapered_capsule(start, end, r0, r1, flatten=0.9)
-        palmar = np.array([0.0, 1.0, 0.0])
-        if base == 1 and level > 0:  # the thumb's pad faces the fingers as much as the palm's side
-            palmar = palmar + 0.9 * np.cross(palmar, axis)
-        self._mesh(body, f"hand_bone{keypoint}", vertices, normals, faces, "skin", hand=True, palmar=palmar)
+        self._mesh(body, f"hand_bone{keypoint}", vertices, normals, faces, "skin", hand=True)
         if level > 0:
-            self._primitive(body, f"hand_joint{keypoint}", mujoco.mjtGeom.mjGEOM_SPHERE, (r0 * _JOINT_SPHERE, 0, 0), np.zeros(3), np.eye(3), "dorsal", hand=True)
+            self._primitive(body, f"hand_joint{keypoint}", mujoco.mjtGeom.mjGEOM_SPHERE, (r0 * _JOINT_SPHERE, 0, 0), np.zeros(3), np.eye(3), "skin", hand=True)
         if level == 0 and base == 1:
             self._thenar(body, bone, r0)
         if level == 2:
@@ -414,10 +385,10 @@ class _HandBuilder:
         t = self.palm_scale / self.finger_scale
         centre = 0.3 * bone + 0.0035 * self.palm_scale * normal + 0.006 * inward
         size = (0.62 * length, 0.95 * radius * t, 1.2 * radius)
-        self._primitive(body, "hand_thenar", mujoco.mjtGeom.mjGEOM_ELLIPSOID, size, centre, frame, "palmar", hand=True)
+        self._primitive(body, "hand_thenar", mujoco.mjtGeom.mjGEOM_ELLIPSOID, size, centre, frame, "skin", hand=True)
         web = 0.72 * bone + 0.0015 * self.palm_scale * normal + 0.011 * inward
         size = (0.42 * length, 0.55 * radius * t, 1.05 * radius)
-        self._primitive(body, "hand_web1", mujoco.mjtGeom.mjGEOM_ELLIPSOID, size, web, frame, "dorsal", hand=True)
+        self._primitive(body, "hand_web1", mujoco.mjtGeom.mjGEOM_ELLIPSOID, size, web, frame, "skin", hand=True)
 
     def _nail(self, body: mujoco.MjsBody, base: int, bone: np.ndarray, tip_radius: float) -> None:
         """A thin ellipsoid on the back of the distal phalanx; the thumb's faces sideways (pronated)."""
@@ -449,11 +420,7 @@ class _HandBuilder:
 
     # MuJoCo elements, mirrored for a left hand.
 
-    def _mesh(self, body, name, vertices, normals, faces, material, *, hand: bool, palmar=(0.0, 1.0, 0.0)) -> None:
-        """A mesh geom; skin meshes get texture coordinates running from the palmar side (u = 0)
-        to the back (u = 1) by their normals' component along ``palmar``."""
-        palmar = np.asarray(palmar) / np.linalg.norm(palmar)
-        u = 0.5 - 0.5 * normals @ palmar
+    def _mesh(self, body, name, vertices, normals, faces, material, *, hand: bool) -> None:
         if self.side == "left":
             vertices, normals = vertices * _M, normals * _M
             faces = faces[:, ::-1]  # a reflection reverses the winding
@@ -461,7 +428,6 @@ class _HandBuilder:
         mesh.uservert = vertices.ravel().tolist()
         mesh.userface = faces.ravel().tolist()
         mesh.usernormal = normals.ravel().tolist()
-        mesh.usertexcoord = np.stack([u, np.full_like(u, 0.5)], axis=1).ravel().tolist()
         geom = body.add_geom(name=f"{self.prefix}{name}", type=mujoco.mjtGeom.mjGEOM_MESH, meshname=mesh.name)
         self._finish(geom, material, hand)
 

@@ -134,17 +134,21 @@ def grasp_rotation(
     approach: np.ndarray,
     preferred: np.ndarray,
     palm_point: np.ndarray,
-    palm_offset: np.ndarray,
+    theta: np.ndarray,
     floor: float,
+    beta: np.ndarray | None = None,
     thumb_axis: np.ndarray | None = None,
 ) -> np.ndarray:
     """Wrist rotation for a grasp: palm along ``approach``, then the most natural roll about it.
 
-    Candidate rolls are scored by how well the fingers follow ``preferred`` (roughly along the
-    forearm, away from the body) and how upright the thumb is (a thumb pointing down means a
-    strained forearm); rolls that would put the wrist under ``floor`` are ruled out. With a
-    ``thumb_axis`` (a handle) the handle lies across the palm, so only its two senses remain.
+    Candidate rolls put the palm point of the hand shaped ``theta`` on ``palm_point`` and are
+    scored by how well the fingers follow ``preferred`` (roughly along the forearm, away from
+    the body) and how upright the thumb is (a thumb pointing down means a strained forearm);
+    rolls that put the wrist under ``floor`` are ruled out, and those that sink keypoints under
+    it are penalised by the depth. With a ``thumb_axis`` (a handle) the handle lies across the
+    palm, so only its two senses remain.
     """
+    offset = palm_offset(theta, side, beta)
     a = approach / np.linalg.norm(approach)
     if thumb_axis is not None and np.linalg.norm(np.cross(a, thumb_axis)) > 0.2:
         across = np.cross(a, thumb_axis)
@@ -155,14 +159,16 @@ def grasp_rotation(
         e2 = np.cross(a, e1)
         angles = np.linspace(0.0, 2 * np.pi, 36, endpoint=False)
         candidates = [np.cos(q) * e1 + np.sin(q) * e2 for q in angles]
-    best, best_score = None, -np.inf
-    for fingers in candidates:
-        rotation = hand_frame(side, a, fingers)
-        wrist = palm_point - rotation @ palm_offset
-        score = fingers @ preferred / np.linalg.norm(fingers) + 0.5 * rotation[2, 2] - 10.0 * (wrist[2] < floor)
-        if score > best_score:
-            best, best_score = rotation, score
-    return best
+    rotations = np.stack([hand_frame(side, a, fingers) for fingers in candidates])
+    wrists = palm_point - rotations @ offset
+    lowest = hk.forward_kinematics(rotations, wrists, theta, beta, side)[..., 2].min(axis=-1)
+    score = (
+        np.array([f @ preferred / np.linalg.norm(f) for f in candidates])
+        + 0.5 * rotations[:, 2, 2]
+        - 10.0 * (wrists[:, 2] < floor)
+        - 20.0 * np.maximum(floor - lowest, 0.0)
+    )
+    return rotations[int(np.argmax(score))]
 
 
 def palm_offset(theta: np.ndarray, side: str, beta: np.ndarray | None) -> np.ndarray:

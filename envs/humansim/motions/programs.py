@@ -34,7 +34,7 @@ from .geometry import (
     resting_pose,
     top_point,
 )
-from .timeline import Stage
+from .timeline import KEYPOINT_FLOOR, Stage
 
 FLAT_HOLD = frozenset({"cloth", "towel", "rag", "napkin"})  # pressed flat under the palm, not gripped
 NATURAL_APPROACH = np.radians(20.0)  # a round thing is taken from the hand's own side, palm tilted forward
@@ -132,23 +132,18 @@ def plan_grasp(
         point, approach = grasp_target(prop, pose, hand)
     grasp: Grasp = prop.grasp
     closed = pm.flat_shape() if prop.category in FLAT_HOLD else pm.closed_shape(grasp.width, grasp.handle)
-    offset = pm.palm_offset(closed, hand, stage.beta(hand))
-    rotation_prop = pose_matrix(pose)[:3, :3]
-    thumb_axis = rotation_prop @ handle_axis(prop) if grasp.handle else None
-    rotation = pm.grasp_rotation(
-        hand,
-        approach,
-        stage.preferred_fingers(hand, point),
-        point,
-        offset,
-        stage.table_height + FLOOR_CLEARANCE,
-        thumb_axis,
-    )
+    beta = stage.beta(hand)
+    thumb_axis = pose_matrix(pose)[:3, :3] @ handle_axis(prop) if grasp.handle else None
+    preferred = stage.preferred_fingers(hand, point)
+    rotation = pm.grasp_rotation(hand, approach, preferred, point, closed, stage.table_height + FLOOR_CLEARANCE, beta, thumb_axis)
+    floor = stage.table_height + KEYPOINT_FLOOR
+    closed = pm.keep_above(closed, rotation, point - rotation @ pm.palm_offset(closed, hand, beta), floor, hand, beta)
+    wrist = point - rotation @ pm.palm_offset(closed, hand, beta)  # the thumb's MCP is part of the palm point
     return GraspPlan(
-        wrist=point - rotation @ offset,
+        wrist=wrist,
         rotation=rotation,
         closed=closed,
-        opened=pm.open_shape(grasp.width),
+        opened=pm.keep_above(pm.open_shape(grasp.width), rotation, wrist, floor, hand, beta),
         point=point,
         approach=approach / np.linalg.norm(approach),
         handle=grasp.handle,
@@ -209,6 +204,19 @@ def region(stage: Stage, xy: np.ndarray) -> str:
     return "far" if dy > 0.1 else "near" if dy < -0.05 else "middle"
 
 
+def upright(stage: Stage, name: str, turn: float) -> np.ndarray:
+    """A resting rotation (3, 3) for prop ``name``: its initial one, turned about z to the prop's
+    current heading, plus up to ``turn`` radians either way.
+
+    Keeping the current heading keeps the hand's attitude: putting down a prop that was turned
+    in the hand (a hand-over, a pour) must not wring the wrist round to its original heading.
+    """
+    initial = pose_matrix(stage.props[name].pose)[:3, :3]
+    offset = pose_matrix(stage.prop_pose(name))[:3, :3] @ initial.T
+    heading = np.arctan2(offset[1, 0] - offset[0, 1], offset[0, 0] + offset[1, 1])
+    return Rotation.from_rotvec((heading + stage.rng.uniform(-turn, turn)) * UP).as_matrix() @ initial
+
+
 def table_spot(
     stage: Stage, name: str, hand: str, near: str | None = None, avoid: list[np.ndarray] | None = None
 ) -> Destination:
@@ -235,9 +243,7 @@ def table_spot(
         inside = x0 + radius <= xy[0] <= x1 - radius and y0 + radius <= xy[1] <= y1 - radius
         free = all(np.linalg.norm(xy - c) >= radius + r + 0.025 for c, r in others)
         if inside and free and np.linalg.norm(xy - current) >= 0.08:
-            yaw = 0.0 if stage.style == "lab" else rng.uniform(-0.4, 0.4)
-            rotation = Rotation.from_rotvec(yaw * UP).as_matrix() @ pose_matrix(prop.pose)[:3, :3]
-            pose = resting_pose(prop, xy, rotation, stage.table_height)
+            pose = resting_pose(prop, xy, upright(stage, name, 0.0 if stage.style == "lab" else 0.4), stage.table_height)
             words = lang.Place("next to", stage.props[near]) if near else lang.Place(region(stage, xy))
             return Destination(pose, words)
     raise Infeasible(f"no free place on the table for {name}")
@@ -262,8 +268,7 @@ def into(stage: Stage, name: str, container: str, relation: str = "in") -> Desti
     box_pose = pose_matrix(stage.prop_pose(container))
     support = float((box_pose @ np.array([0.0, 0.0, central[:, 2].max(), 1.0]))[2])
     jitter = stage.rng.uniform(-1, 1, 2) * 0.3 * max(inner - radius, 0.0)
-    rotation = Rotation.from_rotvec(stage.rng.uniform(-0.4, 0.4) * UP).as_matrix() @ pose_matrix(prop.pose)[:3, :3]
-    pose = resting_pose(prop, box_pose[:2, 3] + jitter, rotation, support)
+    pose = resting_pose(prop, box_pose[:2, 3] + jitter, upright(stage, name, 0.4), support)
     return Destination(pose, lang.Place(relation, box), container)
 
 
@@ -324,7 +329,9 @@ def place(stage: Stage, hand: str, where: Destination, phrases: list[str] | None
     track = stage.tracks[hand]
     start = track.frame
     target = pose_matrix(where.pose) @ np.linalg.inv(stage.holding[hand].relative)
+    floor = stage.table_height + KEYPOINT_FLOOR
     release = pm.open_shape(stage.props[name].grasp.width)
+    release = pm.keep_above(release, target[:3, :3], target[:3, 3], floor, hand, stage.beta(hand))
     _carry(stage, hand, target, [(0.85, track.theta), (1.0, release)])
     stage.detach(hand)
     stage.add_segment(hand, start, "place", phrases or lang.place(stage.props[name], where.place), name)
@@ -346,8 +353,12 @@ def retract(stage: Stage, hand: str) -> None:
     back = origin - 0.06 * track.rotation[:, 1] + 0.04 * UP
     back[2] = max(back[2], origin[2])
     distance = float(np.linalg.norm(position - origin))
-    fingers = [(0.3, pm.open_shape(stage.props[released].grasp.width))] if released else []
-    track.move(stage.frames(travel_seconds(distance)), [back, position + 0.03 * UP, position], rotation, fingers + [(1.0, relaxed)])
+    fingers = [(1.0, relaxed)]
+    if released:  # half open is enough to let go, and keeps fingers that point down off the table
+        loose = 0.5 * (track.theta + pm.open_shape(stage.props[released].grasp.width))
+        floor = stage.table_height + KEYPOINT_FLOOR
+        fingers.insert(0, (0.3, pm.keep_above(loose, track.rotation, origin, floor, hand, stage.beta(hand))))
+    track.move(stage.frames(travel_seconds(distance)), [back, position + 0.03 * UP, position], rotation, fingers)
     stage.released[hand] = None
     prop = stage.props[released] if released else None
     stage.add_segment(hand, start, "retract", lang.retract(hand, prop), released)
@@ -375,6 +386,8 @@ def push(stage: Stage, hand: str, name: str, direction: str, distance: float) ->
     palm = -UP - (-UP @ fingers) / (fingers @ fingers) * fingers
     rotation = pm.hand_frame(hand, palm, fingers)
     wrist = contact - rotation @ pm.keypoint_offset(shape, hand, stage.beta(hand), (8, 12))
+    floor = stage.table_height + KEYPOINT_FLOOR
+    shape = pm.keep_above(shape, rotation, wrist, floor, hand, stage.beta(hand), ("ring", "pinky", "thumb"))
     start, origin = track.frame, track.position
     reach = float(np.linalg.norm(wrist - origin))
     controls = [origin + UP * min(0.06, 0.25 * reach), wrist - 0.06 * d + 0.03 * UP, wrist]

@@ -20,7 +20,7 @@ from . import language as lang
 from . import primitives as pm
 from . import programs as pg
 from .geometry import footprint_radius, pose_matrix
-from .timeline import SHOULDER_OFFSET, HandTrack, Stage
+from .timeline import KEYPOINT_FLOOR, SHOULDER_OFFSET, HandTrack, Stage
 
 POURERS = frozenset({"bottle", "jug", "pitcher", "kettle", "teapot", "carton", "can", "cup", "mug", "glass"})
 RECEIVERS = frozenset({"cup", "mug", "glass", "bowl", "pot", "pan", "jar", "vase"})
@@ -346,7 +346,7 @@ def reach_from_distance(
     rotation = pm.slerp(rest_rotation, plan.rotation, np.array([0.5]))[0]
     theta = stage.tracks[hand].theta
     wrist = palm_start - rotation @ pm.palm_offset(theta, hand, beta)
-    stage.tracks[hand] = HandTrack(hand, wrist, rotation, theta)
+    stage.tracks[hand] = HandTrack(hand, wrist, rotation, theta, table_height + KEYPOINT_FLOOR, beta)
     pg.idle(stage, 0.4)
     pg.grasp(stage, hand, prop.name)
     if lift:

@@ -15,13 +15,15 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from envs.humansim.spec import HANDS, Choreography, HandMotion, Narration, Prop, Segment
-from vitra_bench.hand import JOINT_LIMITS
+from vitra_bench.hand import JOINT_LIMITS, forward_kinematics
 
 from . import primitives as pm
 from .geometry import UP, make_matrix, pose_matrix, pose_vector
 
 # The person stands at -y of the table centre; shoulders about here relative to it (metres).
 SHOULDER_OFFSET = {"right": np.array([0.20, -0.55]), "left": np.array([-0.20, -0.55])}
+# Keypoints stay this far above the table top (the fingertip keypoint lies on the skin).
+KEYPOINT_FLOOR = 0.005
 # Half extents around the table centre within which props are put down (reachable, visible).
 WORKSPACE_HALF = np.array([0.32, 0.22])
 
@@ -37,8 +39,18 @@ class Attachment:
 class HandTrack:
     """One hand's motion, appended frame by frame; frame 0 is the clip's first frame."""
 
-    def __init__(self, side: str, position: np.ndarray, rotation: np.ndarray, theta: np.ndarray) -> None:
+    def __init__(
+        self,
+        side: str,
+        position: np.ndarray,
+        rotation: np.ndarray,
+        theta: np.ndarray,
+        floor: float = -np.inf,
+        beta: np.ndarray | None = None,
+    ) -> None:
         self.side = side
+        self.floor = floor  # no keypoint goes below this height during a move (the table top)
+        self.beta = beta
         self._positions = [position[None]]
         self._rotations = [rotation[None]]
         self._thetas = [theta[None]]
@@ -81,8 +93,10 @@ class HandTrack:
         thetas = np.repeat(self.theta[None], n, axis=0)
         if wander is not None and n >= 8:
             rng, fps, amplitude = wander
-            positions = positions + amplitude * pm.wander(rng, n, fps, 3)
-            rotations = Rotation.from_rotvec(np.radians(1.5) * pm.wander(rng, n, fps, 3)).as_matrix() @ rotations
+            drift = pm.wander(rng, n, fps, 3)
+            drift[:, 2] = 0.5 * drift[:, 2] ** 2  # a resting hand lifts a little but never sinks into the table
+            positions = positions + amplitude * drift
+            rotations = Rotation.from_rotvec(np.radians(1.0) * pm.wander(rng, n, fps, 3)).as_matrix() @ rotations
             curl = np.zeros((n, 15, 3))
             curl[..., 2] = 0.05 * pm.wander(rng, n, fps, 1)
             thetas = np.clip(thetas + curl, JOINT_LIMITS[..., 0], JOINT_LIMITS[..., 1])
@@ -106,7 +120,20 @@ class HandTrack:
         rotations = pm.slerp(self.rotation, rotation, progress)
         tau = np.arange(1, n + 1) / n
         keys = [(0.0, self.theta), *fingers] if fingers else [(0.0, self.theta), (1.0, self.theta)]
-        self.append(positions, rotations, pm.blend(keys, tau))
+        thetas = pm.blend(keys, tau)
+        self.append(positions + self._lift(positions, rotations, thetas, progress)[:, None] * UP, rotations, thetas)
+
+    def _lift(self, positions: np.ndarray, rotations: np.ndarray, thetas: np.ndarray, progress: np.ndarray) -> np.ndarray:
+        """Extra height (n,) that keeps the hand above the floor while it turns on the way.
+
+        A hand turning from palm-down to fingers-down (say) can dip its fingertips into the
+        table mid-way although both ends are clear; a sin^2 bump over the path (zero, with zero
+        speed, at both ends) raises it just enough, capped at 15 cm.
+        """
+        lowest = forward_kinematics(rotations, positions, thetas, self.beta, self.side)[..., 2].min(axis=-1)
+        bump = np.sin(np.pi * progress) ** 2
+        needed = np.where(bump > 0.05, np.maximum(self.floor - lowest, 0.0) / np.maximum(bump, 0.05), 0.0)
+        return min(float(needed.max()), 0.15) * bump
 
     def motion(self, num_frames: int) -> HandMotion:
         """The first ``num_frames`` frames as a ``HandMotion`` (the track must be that long)."""
@@ -155,7 +182,8 @@ class Stage:
         self.betas = dict(betas or {})
         self.tempo = 1.0 if style == "lab" else float(rng.uniform(0.8, 1.3))
         self.workspace = self._workspace() if workspace is None else np.asarray(workspace, dtype=float)
-        self.tracks = {side: HandTrack(side, *self.rest_pose(side)) for side in HANDS}
+        floor = self.table_height + KEYPOINT_FLOOR
+        self.tracks = {side: HandTrack(side, *self.rest_pose(side), floor, self.beta(side)) for side in HANDS}
         self.holding: dict[str, Attachment | None] = {side: None for side in HANDS}
         self.released: dict[str, str | None] = {side: None for side in HANDS}
         self.poses = {name: np.array(prop.pose, dtype=float) for name, prop in self.props.items()}
@@ -211,7 +239,11 @@ class Stage:
         )
         fingers = self.preferred_fingers(side, position) * np.array([1.0, 1.0, 0.0]) - 0.15 * UP
         rotation = pm.hand_frame(side, -UP + 0.1 * fingers, fingers)
-        return position, rotation, pm.relaxed_shape(self.rng)
+        theta = pm.relaxed_shape(self.rng)
+        lowest = forward_kinematics(rotation, position, theta, self.beta(side), side)[:, 2].min()
+        # just above the table: the resting wander (a degree, a few hundredths of curl) must not sink it
+        position[2] += max(0.0, self.table_height + KEYPOINT_FLOOR + 0.008 - lowest)
+        return position, rotation, theta
 
     def preferred_fingers(self, side: str, point: np.ndarray) -> np.ndarray:
         """Where the fingers naturally point at ``point``: along the arm from the shoulder, a bit down."""
