@@ -86,16 +86,30 @@ def test_unknown_arguments_of_plain_commands_are_rejected(corpus: Path) -> None:
 
 def test_demo_runs_every_stage_then_reuses_them(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "demo"
-    args = ["demo", f"--out={out}", "--synthetic.episodes=2", "--synthetic.frames=20"]
+    args = ["demo", f"--out={out}", "--humansim.preset=lab", "--humansim.clips=1", "--humansim.seconds=null"]
+    args += ["--humansim.width=160", "--humansim.height=120"]
     assert main(args) == 0
-    for stage in ("corpus", "validate", "inspect"):
+    for stage in ("humansim", "corpus", "validate", "inspect"):
         assert (out / stage / ".done").exists()
+    assert (out / "humansim" / "clip_000000_truth.png").exists()
     assert (out / "inspect" / "episode_000000.png").exists()
-    assert json.loads((out / "inspect" / "summary.json").read_text())["episodes"] == 2
-    assert "episodes: 2" in (out / "config.yaml").read_text()
+    segments = len(json.loads((out / "humansim" / "clip_000000.json").read_text())["segments"])
+    assert json.loads((out / "inspect" / "summary.json").read_text())["episodes"] == segments > 0
+    assert "clips: 1" in (out / "config.yaml").read_text()
     capsys.readouterr()
     assert main(args) == 0
-    assert capsys.readouterr().out.count("done earlier") == 3
+    assert capsys.readouterr().out.count("done earlier") == 4
+
+
+def test_humansim_commands_generate_show_and_write_a_corpus(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    clips = tmp_path / "clips"
+    args = ["humansim", "generate", "--preset", "lab", "--clips", "1", "--seed", "2", "--out", str(clips)]
+    assert main([*args, "--width", "160", "--height", "120", "--seconds", "1"]) == 0
+    assert "1 clip(s) written now" in capsys.readouterr().out
+    assert main(["humansim", "show", str(clips / "clip_000000.mp4"), "--out", str(tmp_path / "truth.png")]) == 0
+    assert (tmp_path / "truth.png").stat().st_size > 5_000
+    assert main(["humansim", "to-corpus", "--clips", str(clips), "--out", str(tmp_path / "corpus")]) == 0
+    assert main(["corpus", "validate", str(tmp_path / "corpus")]) == 0
 
 
 def test_installed_script_runs() -> None:

@@ -308,3 +308,12 @@ def test_corpus_pickles_without_its_caches(corpus: Corpus, written: tuple[Path, 
 def test_shards_hold_few_row_groups(written: tuple[Path, list]) -> None:
     metadata = pq.ParquetFile(written[0] / "data/chunk-000/file-000.parquet").metadata
     assert metadata.num_row_groups == 1 and metadata.num_rows == sum(e.num_frames for e in written[1][:2])
+
+
+def test_a_corpus_without_episodes_is_valid(tmp_path: Path) -> None:
+    root = tmp_path / "empty"
+    with CorpusWriter(root, fps=30.0, cameras={"ego": (64, 48)}):
+        pass
+    assert validate_corpus(root) == []
+    with Corpus(root) as corpus:
+        assert corpus.num_episodes == 0 and corpus.num_frames == 0

@@ -15,8 +15,9 @@ from envs.humansim import hand_model
 from envs.humansim.generate import HumanSimConfig, clip_done, generate, pose_frame, render_clip, setup_clip
 from envs.humansim.scene import RENDER_CAMERA
 from envs.humansim.spec import HANDS
-from envs.humansim.truth import clip_episodes, load_truth, write_truth_corpus
+from envs.humansim.truth import clip_episodes, load_truth, save_truth, write_truth_corpus
 from vitra_bench.corpus import Corpus, validate_corpus
+from vitra_bench.corpus.video import VideoSettings, encode_video
 from vitra_bench.geometry import project_points
 
 CONFIG = HumanSimConfig(preset="lab", clips=2, width=160, height=120, seed=3)
@@ -75,7 +76,7 @@ def test_segments_start_and_end_at_wrist_speed_minima(clip: tuple) -> None:
 
 
 def test_generation_resumes_and_refuses_other_settings(tmp_path: Path) -> None:
-    config = replace(CONFIG, out=tmp_path / "clips", seconds=1.0)
+    config = replace(CONFIG, out=tmp_path / "clips", seconds=0.5)
     assert generate(config, progress=False) == ["clip_000000", "clip_000001"]
     (config.out / "clip_000001.json").unlink()  # as if killed before its sidecar was finished
     assert not clip_done(config, 1)
@@ -94,12 +95,14 @@ def test_truth_corpus_has_one_valid_episode_per_segment(clip: tuple, tmp_path: P
         assert episode.instructions[segment.hand][0].text == segment.instruction
         assert episode.num_frames == segment.end - segment.start
 
-    config = replace(CONFIG, out=tmp_path / "clips", clips=1)
-    generate(config, progress=False)
-    root = write_truth_corpus(config.out, tmp_path / "corpus", progress=False)
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    encode_video(frames, clips / "clip_000000.mp4", truth.fps, VideoSettings(codec="libx264", gop=30, crf=20))
+    save_truth(truth, clips)
+    root = write_truth_corpus(clips, tmp_path / "corpus", progress=False)
     assert validate_corpus(root) == []
     with Corpus(root) as corpus:
-        assert corpus.num_episodes == len(load_truth(config.out / "clip_000000.json").segments)
+        assert corpus.num_episodes == len(load_truth(clips / "clip_000000.json").segments)
         first = corpus.episode(0)
         first_camera = np.linalg.inv(first.extrinsics[0])  # world = the clip's first camera, not this frame's
         assert np.allclose(first_camera[:3, :3] @ first_camera[:3, :3].T, np.eye(3), atol=1e-5)

@@ -101,8 +101,8 @@ _FINGER_RADII = {
     13: (0.0094, 0.0084, 0.0075, 0.0067),
     17: (0.0084, 0.0074, 0.0066, 0.0060),
 }
-_CREASE = 0.0012  # each phalanx stops this short of a joint; the joint sphere is thinner: a crease
-_JOINT_SPHERE = 0.93  # joint sphere radius / phalanx radius at the joint
+_CREASE = 0.0025  # each phalanx stops this short of a joint; the joint sphere is thinner: a crease
+_JOINT_SPHERE = 0.86  # joint sphere radius / phalanx radius at the joint
 _FOREARM_LENGTH = 0.26
 _SLEEVE_START = 0.09  # the cuff sits this far behind the wrist keypoint
 _SLEEVE_END = 0.42  # past the elbow, so that no stump ends in view at working distances
@@ -161,8 +161,8 @@ def sample_appearance(rng: np.random.Generator) -> HandAppearance:
     return HandAppearance(
         skin_rgba=(*skin, 1.0),
         sleeve_rgba=(*sleeve, 1.0),
-        specular=float(rng.uniform(0.05, 0.2)),
-        shininess=float(rng.uniform(0.15, 0.45)),
+        specular=float(rng.uniform(0.2, 0.4)),
+        shininess=float(rng.uniform(0.3, 0.6)),
     )
 
 

@@ -472,7 +472,13 @@ class CorpusWriter:
         return row
 
     def _write_summaries(self) -> None:
-        """``info.json`` and ``stats.json`` from the committed state (derived files, rewritten whole)."""
+        """``info.json`` and ``stats.json`` from the committed state (derived files, rewritten whole).
+
+        A corpus with no shard yet still gets its (empty) ``tasks.parquet``, so that a producer that
+        found nothing to write leaves a valid, empty corpus rather than a malformed one.
+        """
+        if not (self.root / TASKS_PATH).exists():
+            atomic_write_table(self.root / TASKS_PATH, metadata.tasks_table([]))
         info = build_info(
             fps=self.fps,
             robot_type=self.robot_type,

@@ -24,9 +24,10 @@ def pose_matrix(pose: np.ndarray) -> np.ndarray:
 
 
 def pose_vector(matrix: np.ndarray) -> np.ndarray:
-    """(7,) pose of a 4x4 transform."""
-    quat = Rotation.from_matrix(matrix[:3, :3]).as_quat(scalar_first=True)
-    return np.concatenate([matrix[:3, 3], quat])
+    """(..., 7) poses of (..., 4, 4) transforms."""
+    rotations = matrix[..., :3, :3].reshape(-1, 3, 3)
+    quat = Rotation.from_matrix(rotations).as_quat(scalar_first=True).reshape(matrix.shape[:-2] + (4,))
+    return np.concatenate([matrix[..., :3, 3], quat], axis=-1)
 
 
 def make_matrix(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
@@ -83,3 +84,17 @@ def handle_axis(prop: Prop) -> np.ndarray:
         near = prop.points
     _, _, vt = np.linalg.svd(near - near.mean(axis=0), full_matrices=False)
     return vt[0]
+
+
+def palm_gap(prop: Prop) -> float:
+    """How far in front of the grasp point (along the approach) the prop's surface is, metres.
+
+    The object library puts the palm centre some way off the surface; the fingers must reach
+    across that gap to wrap the prop. Measured on the surface points near the approach ray.
+    """
+    approach = prop.grasp.approach / np.linalg.norm(prop.grasp.approach)
+    offsets = prop.points - prop.grasp.point
+    along = offsets @ approach
+    lateral = np.linalg.norm(offsets - along[:, None] * approach, axis=1)
+    ahead = along[(lateral < 0.015) & (along > -0.005)]
+    return float(np.clip(ahead.min(), 0.0, 0.05)) if len(ahead) else 0.015

@@ -26,6 +26,9 @@ def other_hand(hand: str) -> str:
     return "left" if hand == "right" else "right"
 
 
+_TOWARD = {"in": "into", "on": "onto"}
+
+
 @dataclass(frozen=True)
 class Place:
     """Where something is put, in words: ``relation`` is "in", "on", "next to" or a table region."""
@@ -43,6 +46,18 @@ class Place:
             "middle": " in the middle of the table",
             "far": " at the far side of the table",
             "near": " closer to you on the table",
+        }[self.relation]
+
+    def goal(self) -> str:
+        """The same place after a verb of motion: " into the blue bowl", " to the left side of the table"."""
+        if self.reference is not None:
+            return f" {_TOWARD.get(self.relation, self.relation)} the {noun(self.reference)}"
+        return {
+            "left": " to the left side of the table",
+            "right": " to the right side of the table",
+            "middle": " to the middle of the table",
+            "far": " to the far side of the table",
+            "near": " closer to you",
         }[self.relation]
 
 
@@ -74,10 +89,9 @@ def lift(prop: Prop) -> list[str]:
 
 
 def place(prop: Prop, where: Place) -> list[str]:
-    n, to = noun(prop), where.phrase()
-    if where.relation == "in":
-        return [f"Put the {n}{to}.", f"Place the {n}{to}.", f"Drop the {n}{to}.", f"Move the {n} into the {noun(where.reference)}."]
-    return [f"Put the {n}{to}.", f"Place the {n}{to}.", f"Set the {n} down{to}.", f"Move the {n}{to}."]
+    n, at, to = noun(prop), where.phrase(), where.goal()
+    third = f"Drop the {n}{at}." if where.relation == "in" else f"Set the {n} down{at}."
+    return [f"Put the {n}{at}.", f"Place the {n}{at}.", third, f"Move the {n}{to}."]
 
 
 def put_back(prop: Prop) -> list[str]:
@@ -87,7 +101,12 @@ def put_back(prop: Prop) -> list[str]:
 
 def retract(hand: str, released: Prop | None) -> list[str]:
     if released is None:
-        return [f"Move your {hand} hand back.", f"Bring your {hand} hand back to rest.", f"Pull your {hand} hand back toward you."]
+        return [
+            f"Move your {hand} hand back.",
+            f"Bring your {hand} hand back to rest.",
+            f"Pull your {hand} hand back toward you.",
+            f"Return your {hand} hand to the edge of the table.",
+        ]
     n = noun(released)
     return [
         f"Let go of the {n} and pull your hand back.",

@@ -11,6 +11,7 @@ which follows from the size of what they wrap.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from math import comb
 
 import numpy as np
@@ -20,8 +21,9 @@ from vitra_bench import hand as hk
 
 from .geometry import UP
 
-# Rows of theta (MANO order) for the four fingers, and their natural spread (MCP +y swings a
-# finger toward the little-finger side): index toward the thumb, pinky away.
+# First row of each finger's three joints in theta (MANO order), the keypoints those joints
+# move, and the four fingers' natural spread (MCP +y swings a finger toward the little-finger
+# side): index toward the thumb, pinky away.
 FINGER_ROWS = {"index": 0, "middle": 3, "pinky": 6, "ring": 9, "thumb": 12}
 THUMB_ROW = FINGER_ROWS["thumb"]
 FINGER_KEYPOINTS = {"thumb": (2, 3, 4), "index": (6, 7, 8), "middle": (10, 11, 12), "ring": (14, 15, 16), "pinky": (18, 19, 20)}
@@ -29,6 +31,9 @@ _SPREAD = {"index": -0.10, "middle": 0.0, "pinky": 0.18, "ring": 0.08}
 _FINGER_LENGTH = 0.082  # index MCP -> tip of the average hand, metres
 _PAD = 0.012  # distance from a finger's bone axis to the surface it touches
 PINCH_WIDTH = 0.035  # thinner non-handle things are pinched between thumb and fingers
+WRIST_CLEARANCE = 0.02  # the wrist keypoint stays this far above the table top
+KEYPOINT_CLEARANCE = 0.005  # and every keypoint this far (the fingertip keypoint lies on the skin)
+PALM = [0, 1, 5, 9, 13, 17]  # keypoints rigid with the wrist
 
 
 def min_jerk(n: int) -> np.ndarray:
@@ -135,7 +140,7 @@ def grasp_rotation(
     preferred: np.ndarray,
     palm_point: np.ndarray,
     theta: np.ndarray,
-    floor: float,
+    table: float,
     beta: np.ndarray | None = None,
     thumb_axis: np.ndarray | None = None,
 ) -> np.ndarray:
@@ -144,9 +149,10 @@ def grasp_rotation(
     Candidate rolls put the palm point of the hand shaped ``theta`` on ``palm_point`` and are
     scored by how well the fingers follow ``preferred`` (roughly along the forearm, away from
     the body) and how upright the thumb is (a thumb pointing down means a strained forearm);
-    rolls that put the wrist under ``floor`` are ruled out, and those that sink keypoints under
-    it are penalised by the depth. With a ``thumb_axis`` (a handle) the handle lies across the
-    palm, so only its two senses remain.
+    rolls that put the wrist within ``WRIST_CLEARANCE`` of the ``table`` top are ruled out, and
+    those that sink the hand into it are penalised by the depth, the rigid palm most (fingers
+    can still be re-curled afterwards, ``keep_above``). With a ``thumb_axis`` (a handle) the
+    handle lies across the palm, so only its two senses remain.
     """
     offset = palm_offset(theta, side, beta)
     a = approach / np.linalg.norm(approach)
@@ -157,16 +163,17 @@ def grasp_rotation(
         e1 = np.cross(a, UP if abs(a @ UP) < 0.9 else np.array([1.0, 0.0, 0.0]))
         e1 /= np.linalg.norm(e1)
         e2 = np.cross(a, e1)
-        angles = np.linspace(0.0, 2 * np.pi, 36, endpoint=False)
-        candidates = [np.cos(q) * e1 + np.sin(q) * e2 for q in angles]
+        candidates = [np.cos(q) * e1 + np.sin(q) * e2 for q in np.linspace(0.0, 2 * np.pi, 36, endpoint=False)]
     rotations = np.stack([hand_frame(side, a, fingers) for fingers in candidates])
     wrists = palm_point - rotations @ offset
-    lowest = hk.forward_kinematics(rotations, wrists, theta, beta, side)[..., 2].min(axis=-1)
+    heights = hk.forward_kinematics(rotations, wrists, theta, beta, side)[..., 2]
+    floor = table + KEYPOINT_CLEARANCE
     score = (
         np.array([f @ preferred / np.linalg.norm(f) for f in candidates])
         + 0.5 * rotations[:, 2, 2]
-        - 10.0 * (wrists[:, 2] < floor)
-        - 20.0 * np.maximum(floor - lowest, 0.0)
+        - 10.0 * (wrists[:, 2] < table + WRIST_CLEARANCE)
+        - 100.0 * np.maximum(floor - heights[:, PALM].min(axis=-1), 0.0)
+        - 30.0 * np.maximum(floor - heights.min(axis=-1), 0.0)
     )
     return rotations[int(np.argmax(score))]
 
@@ -203,17 +210,57 @@ def hand_shape(curl: Sequence[float], thumb: float, spread: float = 0.5) -> np.n
 
 
 def wrap_curl(width: float) -> float:
-    """Total finger curl (rad) to wrap something ``width`` across: strong on a thin handle, slight on a box."""
+    """Rough total finger curl (rad) around something ``width`` across: for pre-shaping the reach."""
     return float(np.clip(_FINGER_LENGTH / (width / 2 + _PAD), 0.3, 3.4))
 
 
-def closed_shape(width: float, handle: bool) -> np.ndarray:
-    """Finger pose holding something of ``width``: a power grasp, or a pinch for small things."""
+@lru_cache(maxsize=512)
+def _wrap(width: float, gap: float, beta: tuple[float, ...] | None) -> np.ndarray:
+    target = width / 2 + _PAD
+    beta_array = None if beta is None else np.array(beta)
+    curls = np.linspace(0.0, 4.0, 81)
+    fingers = np.stack([hand_shape((c, c, c, c), thumb=0.5, spread=0.3) for c in curls])
+    grid = np.stack(np.meshgrid(np.linspace(0.0, 0.8, 9), np.linspace(0.2, 1.2, 11), np.linspace(0.0, 1.5, 7)), -1).reshape(-1, 3)
+    thumbs = np.repeat(fingers[40][None], len(grid), axis=0)
+    thumbs[:, THUMB_ROW] = np.stack([np.zeros(len(grid)), grid[:, 0], grid[:, 1]], axis=1)
+    thumbs[:, THUMB_ROW + 1, 1] = 0.6 * grid[:, 2]
+    thumbs[:, THUMB_ROW + 2, 1] = grid[:, 2]
+    thumbs = np.clip(thumbs, hk.JOINT_LIMITS[..., 0], hk.JOINT_LIMITS[..., 1])
+    theta = np.zeros((15, 3))
+    for candidates, names in ((fingers, ("index", "middle", "ring", "pinky")), (thumbs, ("thumb",))):
+        keypoints = hk.forward_kinematics(np.eye(3), np.zeros(3), candidates, beta_array)
+        axis = hk.palm_point(keypoints) + np.array([0.0, gap + width / 2, 0.0])
+        radial = np.linalg.norm((keypoints - axis[:, None])[..., :2], axis=-1)
+        for name in names:
+            points = list(FINGER_KEYPOINTS[name])
+            gaps = radial[:, points] - target
+            cost = np.mean(gaps**2 + 10.0 * np.minimum(gaps, 0.0) ** 2, axis=1)
+            if name == "thumb":  # around the cylinder, not up along it
+                cost += 0.5 * (keypoints[:, 4, 2] - keypoints[:, 5, 2]) ** 2
+            rows = slice(FINGER_ROWS[name], FINGER_ROWS[name] + 3)
+            theta[rows] = candidates[int(np.argmin(cost)), rows]
+    return theta
+
+
+def wrap_shape(width: float, gap: float, beta: np.ndarray | None = None) -> np.ndarray:
+    """Fingers (15, 3) wrapped around something ``width`` across whose near side is ``gap`` in front of the palm point.
+
+    The thing is modelled as a cylinder along the hand's thumb axis (a cup's side, a handle
+    across the palm), ``gap + width / 2`` out along the palm normal; each finger gets the curl,
+    and the thumb the closure, that lays its distal keypoints about a finger pad (1.2 cm) off
+    that cylinder without sinking in. Both hands share it: the left hand's geometry is the
+    mirror image, which keeps these distances.
+    """
+    key = None if beta is None else tuple(np.round(beta, 3))
+    return _wrap(round(float(width), 3), round(float(gap), 3), key).copy()
+
+
+def closed_shape(width: float, handle: bool, gap: float = 0.015, beta: np.ndarray | None = None) -> np.ndarray:
+    """Finger pose holding something of ``width``: wrapped around it, or a pinch for small things."""
     if width < PINCH_WIDTH and not handle:
         tips = 1.0 + 12.0 * (PINCH_WIDTH - width)
         return hand_shape((tips, tips + 0.2, 2.2, 2.4), thumb=0.75, spread=0.2)
-    curl = wrap_curl(width)
-    return hand_shape((curl, curl, curl + 0.1, curl + 0.2), thumb=float(np.clip(curl / 3.0, 0.15, 1.0)), spread=0.3)
+    return wrap_shape(width, gap, beta)
 
 
 def open_shape(width: float) -> np.ndarray:
@@ -249,18 +296,26 @@ def keep_above(
     beta: np.ndarray | None,
     fingers: Sequence[str] = tuple(FINGER_KEYPOINTS),
 ) -> np.ndarray:
-    """``theta`` with each of ``fingers`` uncurled until none of its keypoints is below ``floor``.
+    """``theta`` with each of ``fingers`` that dips below ``floor`` re-curled until it clears it.
 
-    A finger closing around something low on the table stops on the table; uncurling it (all
-    its joints scaled toward the flat hand, which is inside the limits) is the simplest way to
-    say so. A finger that is below even when flat is left flat.
+    A finger closing around something low on the table stops on the table. Whether uncurling or
+    curling lifts a finger depends on where it points (palm down: uncurl; fingers down: curl),
+    so each finger's joints are scaled by the factor nearest 1 that clears the floor, or the one
+    that gets highest when none does; the scaled pose is clipped to the joint limits.
     """
     theta = theta.copy()
-    for _ in range(20):
-        keypoints = hk.forward_kinematics(rotation, wrist, theta, beta, side)
-        low = [f for f in fingers if keypoints[list(FINGER_KEYPOINTS[f]), 2].min() < floor]
-        if not low:
-            break
-        for finger in low:
-            theta[FINGER_ROWS[finger] : FINGER_ROWS[finger] + 3] *= 0.85
+    factors = _CURL_FACTORS[np.argsort(np.abs(_CURL_FACTORS - 1.0), kind="stable")]
+    low, high = hk.JOINT_LIMITS[..., 0], hk.JOINT_LIMITS[..., 1]
+    for finger in fingers:
+        rows, points = slice(FINGER_ROWS[finger], FINGER_ROWS[finger] + 3), list(FINGER_KEYPOINTS[finger])
+        candidates = np.repeat(theta[None], len(factors), axis=0)
+        candidates[:, rows] = np.clip(factors[:, None, None] * theta[rows], low[rows], high[rows])
+        lowest = hk.forward_kinematics(rotation, wrist, candidates, beta, side)[:, points, 2].min(axis=1)
+        if lowest[0] >= floor:
+            continue
+        clear = np.flatnonzero(lowest >= floor)
+        theta = candidates[clear[0] if len(clear) else int(np.argmax(lowest))]
     return theta
+
+
+_CURL_FACTORS = np.array([1.0, 0.85, 0.7, 0.55, 0.4, 0.25, 0.1, 1.15, 1.3, 1.5, 1.75, 2.0])

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 from scipy.spatial.transform import Rotation
 
 from envs.humansim.spec import HANDS, Grasp, Prop
@@ -29,16 +30,17 @@ from .geometry import (
     handle_axis,
     is_axisymmetric,
     make_matrix,
+    palm_gap,
     pose_matrix,
     pose_vector,
     resting_pose,
     top_point,
 )
-from .timeline import KEYPOINT_FLOOR, Stage
+from .timeline import Stage
 
 FLAT_HOLD = frozenset({"cloth", "towel", "rag", "napkin"})  # pressed flat under the palm, not gripped
+SOFT = FLAT_HOLD | {"sponge"}
 NATURAL_APPROACH = np.radians(20.0)  # a round thing is taken from the hand's own side, palm tilted forward
-FLOOR_CLEARANCE = 0.02  # the wrist keypoint stays this far above the table
 
 
 class Infeasible(RuntimeError):
@@ -131,12 +133,12 @@ def plan_grasp(
     if point is None or approach is None:
         point, approach = grasp_target(prop, pose, hand)
     grasp: Grasp = prop.grasp
-    closed = pm.flat_shape() if prop.category in FLAT_HOLD else pm.closed_shape(grasp.width, grasp.handle)
     beta = stage.beta(hand)
+    closed = pm.flat_shape() if prop.category in FLAT_HOLD else pm.closed_shape(grasp.width, grasp.handle, palm_gap(prop), beta)
     thumb_axis = pose_matrix(pose)[:3, :3] @ handle_axis(prop) if grasp.handle else None
     preferred = stage.preferred_fingers(hand, point)
-    rotation = pm.grasp_rotation(hand, approach, preferred, point, closed, stage.table_height + FLOOR_CLEARANCE, beta, thumb_axis)
-    floor = stage.table_height + KEYPOINT_FLOOR
+    rotation = pm.grasp_rotation(hand, approach, preferred, point, closed, stage.table_height, beta, thumb_axis)
+    floor = stage.table_height + pm.KEYPOINT_CLEARANCE
     closed = pm.keep_above(closed, rotation, point - rotation @ pm.palm_offset(closed, hand, beta), floor, hand, beta)
     wrist = point - rotation @ pm.palm_offset(closed, hand, beta)  # the thumb's MCP is part of the palm point
     return GraspPlan(
@@ -177,7 +179,13 @@ def _arc(start: np.ndarray, end: np.ndarray, clear_start: float, clear_end: floa
     return [start + UP * clear_start * 4 / 3, end + UP * clear_end * 4 / 3, end]
 
 
-def _carry(stage: Stage, hand: str, target: np.ndarray, fingers=None, extra_seconds: float = 0.2) -> None:
+def _carry(
+    stage: Stage,
+    hand: str,
+    target: np.ndarray,
+    fingers: list[tuple[float, np.ndarray]] | None = None,
+    extra_seconds: float = 0.2,
+) -> None:
     """Move the hand holding a prop to wrist transform ``target``, clearing the props on the way."""
     name = held(stage, hand)
     prop, track = stage.props[name], stage.tracks[hand]
@@ -285,8 +293,8 @@ def grasp(
 ) -> GraspPlan:
     """Reach for a prop and close the hand on it, in one movement (one "grasp" segment).
 
-    The path rises off the start, comes in along the approach direction through a pre-grasp
-    point 7 cm back, and the fingers open to their widest at 60% of the movement, then close to
+    The path rises off the start (over the props on the way), comes in along the approach
+    direction through a pre-grasp point 7 cm back, and the fingers open to their widest at 60% of the movement, then close to
     the closure the object's width sets. ``attach=False`` leaves the taking-over to the caller
     (a hand-over, where both hands must be at the same frame).
     """
@@ -297,8 +305,9 @@ def grasp(
     start, origin = track.frame, track.position
     distance = float(np.linalg.norm(plan.wrist - origin))
     before = plan.wrist - 0.07 * plan.approach + 0.02 * UP
-    before[2] = max(before[2], stage.table_height + FLOOR_CLEARANCE)
-    rise = origin + UP * min(0.06, 0.25 * distance)
+    before[2] = max(before[2], stage.table_height + pm.WRIST_CLEARANCE)
+    over = obstacle_top(stage, origin, plan.wrist, {name}) + 0.05 - origin[2]  # fingers hang ~5 cm below
+    rise = origin + UP * max(min(0.06, 0.25 * distance), over * 4 / 3)
     fingers = [(0.6, plan.opened), (1.0, plan.closed)]
     track.move(stage.frames(travel_seconds(distance)), [rise, before, plan.wrist], plan.rotation, fingers)
     if attach:
@@ -329,7 +338,7 @@ def place(stage: Stage, hand: str, where: Destination, phrases: list[str] | None
     track = stage.tracks[hand]
     start = track.frame
     target = pose_matrix(where.pose) @ np.linalg.inv(stage.holding[hand].relative)
-    floor = stage.table_height + KEYPOINT_FLOOR
+    floor = stage.table_height + pm.KEYPOINT_CLEARANCE
     release = pm.open_shape(stage.props[name].grasp.width)
     release = pm.keep_above(release, target[:3, :3], target[:3, 3], floor, hand, stage.beta(hand))
     _carry(stage, hand, target, [(0.85, track.theta), (1.0, release)])
@@ -356,7 +365,7 @@ def retract(stage: Stage, hand: str) -> None:
     fingers = [(1.0, relaxed)]
     if released:  # half open is enough to let go, and keeps fingers that point down off the table
         loose = 0.5 * (track.theta + pm.open_shape(stage.props[released].grasp.width))
-        floor = stage.table_height + KEYPOINT_FLOOR
+        floor = stage.table_height + pm.KEYPOINT_CLEARANCE
         fingers.insert(0, (0.3, pm.keep_above(loose, track.rotation, origin, floor, hand, stage.beta(hand))))
     track.move(stage.frames(travel_seconds(distance)), [back, position + 0.03 * UP, position], rotation, fingers)
     stage.released[hand] = None
@@ -364,7 +373,15 @@ def retract(stage: Stage, hand: str) -> None:
     stage.add_segment(hand, start, "retract", lang.retract(hand, prop), released)
 
 
-def push(stage: Stage, hand: str, name: str, direction: str, distance: float) -> None:
+PUSH_DIRECTIONS = {"forward": np.array([0.0, 1.0, 0.0]), "left": np.array([-1.0, 0.0, 0.0]), "right": np.array([1.0, 0.0, 0.0])}
+
+
+def push_vector(direction: str, yaw: float = 0.0) -> np.ndarray:
+    """Unit push direction (3,) for "forward", "left" or "right", turned by ``yaw`` about z."""
+    return Rotation.from_rotvec(yaw * UP).as_matrix() @ PUSH_DIRECTIONS[direction]
+
+
+def push(stage: Stage, hand: str, name: str, direction: str, distance: float, yaw: float = 0.0) -> None:
     """Reach behind a prop with the fingertips ("reach"), then slide it along the table ("push").
 
     The hand is palm down with the fingers along the push, pitched 12 degrees down, so the
@@ -373,10 +390,9 @@ def push(stage: Stage, hand: str, name: str, direction: str, distance: float) ->
     """
     prop, track = stage.props[name], stage.tracks[hand]
     pose = stage.prop_pose(name)
-    d = {"forward": np.array([0.0, 1.0, 0.0]), "left": np.array([-1.0, 0.0, 0.0]), "right": np.array([1.0, 0.0, 0.0])}[direction]
-    if stage.style == "wild":
-        d = Rotation.from_rotvec(stage.rng.uniform(-0.2, 0.2) * UP).as_matrix() @ d
-    _check_path_free(stage, name, pose[:2] + distance * d[:2])
+    d = push_vector(direction, yaw)
+    if not slide_is_clear(stage, name, pose[:2] + distance * d[:2]):
+        raise Infeasible(f"{name} cannot slide {distance:.2f} m {direction}")
     points = prop.points @ pose_matrix(pose)[:3, :3].T
     height = float(np.ptp(points[:, 2]))
     contact = pose[:3] - (np.max(-points @ d) + 0.008) * d
@@ -386,7 +402,7 @@ def push(stage: Stage, hand: str, name: str, direction: str, distance: float) ->
     palm = -UP - (-UP @ fingers) / (fingers @ fingers) * fingers
     rotation = pm.hand_frame(hand, palm, fingers)
     wrist = contact - rotation @ pm.keypoint_offset(shape, hand, stage.beta(hand), (8, 12))
-    floor = stage.table_height + KEYPOINT_FLOOR
+    floor = stage.table_height + pm.KEYPOINT_CLEARANCE
     shape = pm.keep_above(shape, rotation, wrist, floor, hand, stage.beta(hand), ("ring", "pinky", "thumb"))
     start, origin = track.frame, track.position
     reach = float(np.linalg.norm(wrist - origin))
@@ -400,25 +416,34 @@ def push(stage: Stage, hand: str, name: str, direction: str, distance: float) ->
     stage.add_segment(hand, start, "push", lang.push(prop, direction), name)
 
 
-def _check_path_free(stage: Stage, name: str, goal: np.ndarray) -> None:
-    """Raise unless prop ``name`` can slide to ``goal`` (xy) inside the workspace without hitting another."""
+def slide_is_clear(stage: Stage, name: str, goal: np.ndarray, bounded: bool = True) -> bool:
+    """Whether prop ``name`` can slide straight to ``goal`` (xy) without hitting another (and,
+    if ``bounded``, staying inside the workspace).
+
+    Props are kept apart by their footprint radii plus 2 cm, except that a prop already closer
+    than that may be slid away from (footprints are bounding circles: tools lie close to things).
+    """
     radius = footprint_radius(stage.props[name])
     x0, x1, y0, y1 = stage.workspace
-    if not (x0 + radius <= goal[0] <= x1 - radius and y0 + radius <= goal[1] <= y1 - radius):
-        raise Infeasible(f"{name} would leave the workspace")
+    if bounded and not (x0 + radius <= goal[0] <= x1 - radius and y0 + radius <= goal[1] <= y1 - radius):
+        return False
     start = stage.prop_pose(name)[:2]
     for other, prop in stage.props.items():
-        if other != name and _segment_distance(stage.prop_pose(other)[:2], start, goal) < radius + footprint_radius(prop) + 0.02:
-            raise Infeasible(f"{other} is in the way of {name}")
+        centre = stage.prop_pose(other)[:2]
+        gap = min(radius + footprint_radius(prop) + 0.02, float(np.linalg.norm(centre - start)))  # may leave a close one
+        if other != name and _segment_distance(centre, start, goal) < gap - 1e-9:
+            return False
+    return True
 
 
 def pour(stage: Stage, hand: str, receiver: str, angle: float | None = None) -> None:
     """Bring the held prop beside ``receiver`` ("move"), tilt it to pour ("pour"), let it flow.
 
     Pouring turns the hand about the forearm axis (pronation, so the top goes toward the
-    body's midline) by 90-120 degrees. The turn is about a horizontal axis through the palm,
-    and the prop is first put where that turn brings its mouth 5+ cm above the receiver's
-    middle, with its base above the rim so it clears it. The hand then stays tilted 1-2.5 s.
+    body's midline) by 90-120 degrees, about a horizontal axis through the palm, while the arm
+    leans 3 cm in and 1.5 cm down; the prop is first put where that brings its mouth 5+ cm
+    above the receiver's middle, with its base above the rim so it clears it. The hand then
+    stays tilted 1-2.5 s.
     """
     name = held(stage, hand)
     prop, track = stage.props[name], stage.tracks[hand]
@@ -440,7 +465,9 @@ def pour(stage: Stage, hand: str, receiver: str, angle: float | None = None) -> 
     rim = top_z(target_prop, receiver_pose)
     aim = np.append(receiver_pose[:2] - toward[:2] * min(0.02, 0.3 * footprint_radius(target_prop)), 0.0)
     aim[2] = max(rim + 0.05, rim + 0.01 + below_palm + lever[2])
-    pivot = aim - lever
+    # Turning about the forearm hardly moves the wrist; the arm also leans in and down a little.
+    lean = 0.03 * toward - 0.015 * UP
+    pivot = aim - lever - lean
     ready = make_matrix(wrist[:3, :3], pivot + wrist[:3, 3] - palm)
     start = track.frame
     _carry(stage, hand, ready)
@@ -448,46 +475,51 @@ def pour(stage: Stage, hand: str, receiver: str, angle: float | None = None) -> 
     stage.pause(hand, short=True)
     start = track.frame
     n = stage.frames(stage.rng.uniform(0.8, 1.2))
-    turns = Rotation.from_rotvec(pm.min_jerk(n)[:, None] * angle * axis).as_matrix()
-    positions = pivot + np.einsum("nij,j->ni", turns, ready[:3, 3] - pivot)
+    progress = pm.min_jerk(n)
+    turns = Rotation.from_rotvec(progress[:, None] * angle * axis).as_matrix()
+    positions = pivot + progress[:, None] * lean + np.einsum("nij,j->ni", turns, ready[:3, 3] - pivot)
     track.append(positions, turns @ ready[:3, :3], np.repeat(track.theta[None], n, axis=0))
     stage.add_segment(hand, start, "pour", lang.pour(prop, target_prop), name)
     stage.wait(hand, stage.frames(stage.rng.uniform(1.0, 2.5)))
 
 
 def wipe(stage: Stage, hand: str, sweep: bool = False, seconds: float | None = None) -> None:
-    """Rub the held cloth or sponge (or sweep a brush) over the table around it ("wipe").
+    """Rub the held cloth or sponge (or sweep a brush) over the table ("wipe").
 
-    Circles or side-to-side strokes within the free disc around the tool (clear of other props,
-    its centre inside the workspace), at a constant speed
-    between smooth starts and stops: a wiping bout is one movement with no stops inside, so one
-    segment. The tool stays on the table: the hand moves only horizontally.
+    Circles or side-to-side strokes in a free disc (clear of other props, the tool's centre
+    inside the workspace): around the tool, or where it is first slid to when it lies among
+    other things. The whole bout runs at a constant speed between smooth starts and stops: one
+    movement with no stops inside, so one segment. The hand moves only horizontally, so the
+    tool stays on the table.
     """
     name = held(stage, hand)
     prop, track, rng = stage.props[name], stage.tracks[hand], stage.rng
-    centre = stage.prop_pose(name)[:2]
-    radius = footprint_radius(prop)
-    x0, x1, y0, y1 = stage.workspace
-    room = min([centre[0] - x0, x1 - centre[0], centre[1] - y0, y1 - centre[1]])  # the tool's centre stays inside
-    for other, other_prop in stage.props.items():
-        if other != name:
-            room = min(room, np.linalg.norm(stage.prop_pose(other)[:2] - centre) - radius - footprint_radius(other_prop) - 0.01)
-    if room < 0.03:
-        raise Infeasible(f"no room to wipe around {name}")
+    here = stage.prop_pose(name)[:2]
+    centre, room = here, _room(stage, name, here)
+    if room < 0.06:
+        x0, x1, y0, y1 = stage.workspace
+        for candidate in rng.uniform([x0, y0], [x1, y1], (60, 2)):
+            space = _room(stage, name, candidate)
+            if space > room and slide_is_clear(stage, name, candidate):
+                centre, room = candidate, space
+    if room < 0.025:
+        raise Infeasible(f"no room to wipe with {name}")
     reach = min(0.9 * room, 0.12)
     u = np.linspace(0.0, 1.0, 600)
     if sweep or rng.random() < 0.5:  # strokes: back and forth across, drifting forward
         strokes = rng.integers(3, 7)
         along_axis = Rotation.from_rotvec(rng.uniform(-0.4, 0.4) * UP).as_matrix()[:2, :2] @ np.array([1.0, 0.0])
         across = np.array([-along_axis[1], along_axis[0]])
-        xy = 0.8 * reach * np.sin(np.pi * strokes * u)[:, None] * along_axis + 0.6 * reach * u[:, None] * across
+        xy = 0.8 * reach * np.sin(np.pi * strokes * u)[:, None] * along_axis + 0.6 * reach * (u[:, None] - 0.5) * across
     else:  # circles, their centre drifting
         loops, r = rng.integers(2, 5), reach * rng.uniform(0.35, 0.5)
         phase = rng.uniform(0, 2 * np.pi)
         drift = (reach - r) * rng.uniform(0.3, 1.0) * np.array([np.cos(phase + 1), np.sin(phase + 1)])
         angle = phase + 2 * np.pi * loops * u * (1 if rng.random() < 0.5 else -1)
-        xy = r * (np.stack([np.cos(angle), np.sin(angle)], axis=1) - [np.cos(phase), np.sin(phase)]) + u[:, None] * drift
-    path = track.position + np.concatenate([xy, np.zeros((len(u), 1))], axis=1)
+        xy = r * np.stack([np.cos(angle), np.sin(angle)], axis=1) + (u[:, None] - 0.5) * drift
+    xy = np.concatenate([here + np.linspace(0.0, 1.0, 100)[:, None] * (centre + xy[0] - here), centre + xy])
+    xy = gaussian_filter1d(xy, 8.0, axis=0, mode="nearest")  # round the corner where the slide meets the pattern
+    path = track.position + np.concatenate([xy - xy[0], np.zeros((len(xy), 1))], axis=1)
     length = float(np.sum(np.linalg.norm(np.diff(path, axis=0), axis=1)))
     n = stage.frames(seconds if seconds is not None else length / rng.uniform(0.12, 0.25))
     positions = pm.along(path, pm.cruise(n))
@@ -496,8 +528,27 @@ def wipe(stage: Stage, hand: str, sweep: bool = False, seconds: float | None = N
     stage.add_segment(hand, start, "wipe", lang.wipe(prop, sweep), name)
 
 
+def _room(stage: Stage, name: str, xy: np.ndarray) -> float:
+    """Radius of the free disc the centre of prop ``name`` may wander in around ``xy``.
+
+    A cloth or sponge is soft and rectangular: its bounding circle is shrunk by 30%.
+    """
+    prop = stage.props[name]
+    radius = footprint_radius(prop) * (0.7 if prop.category in SOFT else 1.0)
+    x0, x1, y0, y1 = stage.workspace
+    room = min(xy[0] - x0, x1 - xy[0], xy[1] - y0, y1 - xy[1])
+    for other, other_prop in stage.props.items():
+        if other != name:
+            room = min(room, float(np.linalg.norm(stage.prop_pose(other)[:2] - xy)) - radius - footprint_radius(other_prop) - 0.01)
+    return room
+
+
 def pull_open(stage: Stage, hand: str, distance: float | None = None) -> None:
-    """Slide the held drawer (or any handled prop) straight toward the body ("open")."""
+    """Slide the held drawer (or any handled prop) straight toward the body ("open").
+
+    It comes out against the palm normal, as far as the way is free (at least 5 cm); it may
+    stick out of the workspace (it is furniture) but must not push anything else.
+    """
     name = held(stage, hand)
     track = stage.tracks[hand]
     distance = stage.rng.uniform(0.08, 0.16) if distance is None else distance
@@ -505,6 +556,11 @@ def pull_open(stage: Stage, hand: str, distance: float | None = None) -> None:
     if np.linalg.norm(away) < 0.3:
         raise Infeasible("the palm does not face the handle horizontally")
     toward_body = -away / np.linalg.norm(away)
+    here = stage.prop_pose(name)[:2]
+    while not slide_is_clear(stage, name, here + distance * toward_body[:2], bounded=False):
+        distance *= 0.75  # pulled out as far as the way is free
+        if distance < 0.05:
+            raise Infeasible(f"something is in the way of {name}")
     start = track.frame
     track.move(stage.frames(0.5 + 2.5 * distance), [track.position + distance * toward_body], track.rotation)
     stage.add_segment(hand, start, "open", lang.open_(stage.props[name]), name)

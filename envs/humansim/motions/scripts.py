@@ -20,7 +20,7 @@ from . import language as lang
 from . import primitives as pm
 from . import programs as pg
 from .geometry import footprint_radius, pose_matrix
-from .timeline import KEYPOINT_FLOOR, SHOULDER_OFFSET, HandTrack, Stage
+from .timeline import SHOULDER_OFFSET, HandTrack, Stage
 
 POURERS = frozenset({"bottle", "jug", "pitcher", "kettle", "teapot", "carton", "can", "cup", "mug", "glass"})
 RECEIVERS = frozenset({"cup", "mug", "glass", "bowl", "pot", "pan", "jar", "vase"})
@@ -44,12 +44,14 @@ def _carriable(stage: Stage, names: Sequence[str] | None = None) -> list[str]:
 
 
 def choose(stage: Stage, hand: str, names: Sequence[str]) -> str:
-    """One of ``names``, preferring props near ``hand``'s shoulder (people use the closer hand)."""
+    """One of ``names``, preferring props near ``hand``'s shoulder (people use the closer hand)
+    and props not handled yet in this clip (people move on to other things)."""
     if not names:
         raise pg.Infeasible("no suitable prop")
     shoulder = stage.center + SHOULDER_OFFSET[hand]
     distance = np.array([np.linalg.norm(stage.prop_pose(n)[:2] - shoulder) for n in names])
-    weights = np.exp(-(distance - distance.min()) / 0.15)
+    handled = np.array([sum(s.target == n and s.action in ("grasp", "reach") for s in stage.segments) for n in names])
+    weights = np.exp(-(distance - distance.min()) / 0.15) * 0.3**handled
     return names[int(stage.rng.choice(len(names), p=weights / weights.sum()))]
 
 
@@ -61,7 +63,7 @@ def _say(stage: Stage, verb: str, prop: Prop | None, rest: str = "", hand: str |
 def _destination(stage: Stage, name: str, hand: str) -> pg.Destination:
     """Into a container or onto a plate when one fits (half the time), else next to a prop or free."""
     others = [n for n in stage.props if n != name and n not in (stage.held("left"), stage.held("right"))]
-    holders = [n for n in others if stage.props[n].category in CONTAINERS | SURFACES]
+    holders = [n for n in others if stage.props[n].category in CONTAINERS | SURFACES and n not in stage.fixed]
     if holders and stage.rng.random() < 0.6:
         container = holders[int(stage.rng.integers(len(holders)))]
         relation = "in" if stage.props[container].category in CONTAINERS else "on"
@@ -78,7 +80,10 @@ def _destination(stage: Stage, name: str, hand: str) -> pg.Destination:
 
 
 def pick_and_place(stage: Stage, hand: str, name: str | None = None, avoid: list[np.ndarray] | None = None) -> None:
-    """Grasp a prop, (lift it,) put it somewhere else, let go and come back."""
+    """Grasp a prop, (lift it,) put it somewhere else, let go and come back.
+
+    With ``avoid`` (another hand busy at the same time) it goes to a free spot clear of those points.
+    """
     name = name or choose(stage, hand, _carriable(stage))
     prop = stage.props[name]
     pg.grasp(stage, hand, name)
@@ -87,7 +92,7 @@ def pick_and_place(stage: Stage, hand: str, name: str | None = None, avoid: list
     if stage.style == "wild" and stage.rng.random() < 0.35:
         pg.lift(stage, hand)
         stage.pause(hand, short=True)
-    where = pg.table_spot(stage, name, hand, avoid=avoid) if avoid else _destination(stage, name, hand)
+    where = pg.table_spot(stage, name, hand, avoid=avoid) if avoid is not None else _destination(stage, name, hand)
     pg.place(stage, hand, where)
     stage.narrate(stage.tracks[hand].frame, _say(stage, "puts", prop, _where_words(where)))
     stage.pause(hand, short=True)
@@ -101,36 +106,51 @@ def _where_words(where: pg.Destination) -> str:
 
 
 def both_pick_and_place(stage: Stage) -> None:
-    """Each hand moves a prop on its own side at the same time, one starting a little later."""
+    """Each hand moves a prop on its own side at the same time, one starting a little later.
+
+    Both go to free spots on the table (mostly on their own side), the second clear of where
+    the first prop was.
+    """
     first, second = HANDS if stage.rng.random() < 0.5 else HANDS[::-1]
     start = stage.sync()
     first_side = [n for n in _carriable(stage) if (stage.prop_pose(n)[0] < stage.center[0]) == (first == "left")]
     name = choose(stage, first, first_side)
     origin = stage.prop_pose(name)[:2].copy()
-    pick_and_place(stage, first, name)
+    pick_and_place(stage, first, name, avoid=[])
     stage.wait(second, start + int(stage.rng.integers(3, 25)) - stage.tracks[second].frame)
     second_side = [n for n in _carriable(stage) if n != name and (stage.prop_pose(n)[0] < stage.center[0]) == (second == "left")]
     pick_and_place(stage, second, choose(stage, second, second_side), avoid=[origin])
 
 
 def push_activity(stage: Stage, hand: str) -> None:
-    """Slide a prop forward or toward the middle with the fingertips, then come back."""
+    """Slide a prop forward or toward the middle with the fingertips, then come back.
+
+    Props are tried nearest the hand first; the push goes as far (6-15 cm) as the way is free.
+    """
+    inward = "left" if hand == "right" else "right"
     names = [n for n in _carriable(stage) if stage.props[n].height < 0.25]
-    name = choose(stage, hand, names)
-    direction = "forward" if stage.rng.random() < 0.6 else ("left" if hand == "right" else "right")
-    pg.push(stage, hand, name, direction, stage.rng.uniform(0.06, 0.15))
-    stage.narrate(stage.tracks[hand].frame, _say(stage, "pushes", stage.props[name], hand=hand))
-    stage.pause(hand, short=True)
-    pg.retract(stage, hand)
+    while names:
+        name = choose(stage, hand, names)
+        names.remove(name)
+        yaw = 0.0 if stage.style == "lab" else stage.rng.uniform(-0.2, 0.2)
+        for direction in ("forward", inward) if stage.rng.random() < 0.6 else (inward, "forward"):
+            vector = pg.push_vector(direction, yaw)
+            for distance in (0.15, 0.12, 0.09, 0.06):
+                if pg.slide_is_clear(stage, name, stage.prop_pose(name)[:2] + distance * vector[:2]):
+                    pg.push(stage, hand, name, direction, distance, yaw)
+                    stage.narrate(stage.tracks[hand].frame, _say(stage, "pushes", stage.props[name], hand=hand))
+                    stage.pause(hand, short=True)
+                    pg.retract(stage, hand)
+                    return
+    raise pg.Infeasible("nothing can be pushed")
 
 
 def pour_activity(stage: Stage, hand: str, steady: bool = False) -> None:
     """Pick up a pourer, pour into a receiver, put it back; with ``steady`` the other hand holds the receiver."""
-    pourers = [n for n in _carriable(stage) if stage.props[n].category in POURERS]
+    receivers = [n for n in stage.movable() if stage.props[n].category in RECEIVERS]
+    pourers = [n for n in _carriable(stage) if stage.props[n].category in POURERS and set(receivers) - {n}]
     pourer = choose(stage, hand, pourers)
-    receivers = [n for n in stage.movable() if n != pourer and stage.props[n].category in RECEIVERS]
-    if not receivers:
-        raise pg.Infeasible("nothing to pour into")
+    receivers = [n for n in receivers if n != pourer]
     receiver = receivers[int(stage.rng.integers(len(receivers)))]
     home = stage.prop_pose(pourer).copy()
     holder = lang.other_hand(hand)
@@ -190,7 +210,7 @@ def open_activity(stage: Stage, hand: str) -> None:
         pg.lift(stage, hand, phrases=lang.take_off(prop), action="open")
         stage.pause(hand, short=True)
         pg.place(stage, hand, pg.table_spot(stage, name, hand))
-    stage.narrate(stage.tracks[hand].frame, _say(stage, "opens", prop, hand=hand))
+    stage.narrate(stage.tracks[hand].frame, _say(stage, "opens" if prop.category in DRAWERS else "takes off", prop, hand=hand))
     stage.pause(hand, short=True)
     pg.retract(stage, hand)
 
@@ -226,7 +246,7 @@ def idle_activity(stage: Stage) -> None:
     pg.idle(stage, stage.rng.uniform(0.8, 2.0))
 
 
-def activities(stage: Stage, hands: Sequence[str]) -> list[tuple[float, Activity]]:
+def activities(hands: Sequence[str]) -> list[tuple[float, Activity]]:
     """The weighted menu of the wild style for the hands allowed to act."""
     menu: list[tuple[float, Activity]] = []
     for hand in hands:
@@ -292,15 +312,13 @@ def make_choreography(
         menu: list[tuple[float, Activity]] = [(1.0, lambda s: pick_and_place(s, main))]
     else:
         wanted = int(rng.integers(2, 5)) if num_frames is None else None
-        menu = activities(stage, allowed)
-    pg.idle(stage, 0.4 if style == "lab" else rng.uniform(0.2, 1.0))
-
+        menu = activities(allowed)
     done, failures, overflow = 0, 0, None
     while (wanted is None or done < wanted) and failures < 10:
         weights = np.array([w for w, _ in menu])
         activity = menu[int(stage.rng.choice(len(menu), p=weights / weights.sum()))][1]
         trial = copy.deepcopy(stage, {id(p): p for p in props})
-        trial.sync()  # activities follow each other; simultaneity lives inside bimanual ones
+        pg.idle(trial, trial.pause_seconds())  # activities follow each other; simultaneity lives inside bimanual ones
         try:
             activity(trial)
         except pg.Infeasible:
@@ -334,7 +352,8 @@ def reach_from_distance(
     then grasps ``prop`` (one "grasp" segment) and optionally lifts it ("lift").
 
     This is the setting of VITRA's grasp evaluation (the hand about 20 cm from the target). The
-    start lies back along the approach, toward the body and up; the other hand rests.
+    start lies back along the approach, toward the body and up (and at least 5 cm above the
+    table, which can shorten ``distance`` for low grasps); the other hand rests.
     """
     stage = Stage(rng, [prop, *others], table_height, fps, "lab", table_center, {hand: beta} if beta is not None else None)
     plan = pg.plan_grasp(stage, hand, prop.name)
@@ -346,7 +365,7 @@ def reach_from_distance(
     rotation = pm.slerp(rest_rotation, plan.rotation, np.array([0.5]))[0]
     theta = stage.tracks[hand].theta
     wrist = palm_start - rotation @ pm.palm_offset(theta, hand, beta)
-    stage.tracks[hand] = HandTrack(hand, wrist, rotation, theta, table_height + KEYPOINT_FLOOR, beta)
+    stage.tracks[hand] = HandTrack(hand, wrist, rotation, theta, table_height + pm.KEYPOINT_CLEARANCE, beta)
     pg.idle(stage, 0.4)
     pg.grasp(stage, hand, prop.name)
     if lift:

@@ -22,8 +22,6 @@ from .geometry import UP, make_matrix, pose_matrix, pose_vector
 
 # The person stands at -y of the table centre; shoulders about here relative to it (metres).
 SHOULDER_OFFSET = {"right": np.array([0.20, -0.55]), "left": np.array([-0.20, -0.55])}
-# Keypoints stay this far above the table top (the fingertip keypoint lies on the skin).
-KEYPOINT_FLOOR = 0.005
 # Half extents around the table centre within which props are put down (reachable, visible).
 WORKSPACE_HALF = np.array([0.32, 0.22])
 
@@ -100,6 +98,10 @@ class HandTrack:
             curl = np.zeros((n, 15, 3))
             curl[..., 2] = 0.05 * pm.wander(rng, n, fps, 1)
             thetas = np.clip(thetas + curl, JOINT_LIMITS[..., 0], JOINT_LIMITS[..., 1])
+            # what the wander sinks below the floor (or below where the hand already was) it lifts back
+            lowest = forward_kinematics(rotations, positions, thetas, self.beta, self.side)[..., 2].min(axis=-1)
+            still = forward_kinematics(self.rotation, self.position, self.theta, self.beta, self.side)[:, 2].min()
+            positions[:, 2] += np.maximum(min(self.floor, still) - lowest, 0.0)
         self.append(positions, rotations, thetas)
 
     def move(
@@ -182,7 +184,7 @@ class Stage:
         self.betas = dict(betas or {})
         self.tempo = 1.0 if style == "lab" else float(rng.uniform(0.8, 1.3))
         self.workspace = self._workspace() if workspace is None else np.asarray(workspace, dtype=float)
-        floor = self.table_height + KEYPOINT_FLOOR
+        floor = self.table_height + pm.KEYPOINT_CLEARANCE
         self.tracks = {side: HandTrack(side, *self.rest_pose(side), floor, self.beta(side)) for side in HANDS}
         self.holding: dict[str, Attachment | None] = {side: None for side in HANDS}
         self.released: dict[str, str | None] = {side: None for side in HANDS}
@@ -201,13 +203,15 @@ class Stage:
         jitter = 1.0 if self.style == "lab" else self.rng.uniform(0.88, 1.12)
         return max(4, int(round(seconds * self.tempo * jitter * self.fps)))
 
-    def pause(self, hand: str, short: bool = False) -> None:
-        """A natural still phase (0.2-1 s; shorter inside one activity); an empty hand drifts."""
+    def pause_seconds(self, short: bool = False) -> float:
+        """A natural still phase: 0.2-1 s between activities, 0.2-0.4 s inside one; fixed in the lab."""
         if self.style == "lab":
-            seconds = 0.25 if short else 0.4
-        else:
-            seconds = self.rng.uniform(0.2, 0.4) if short else self.rng.uniform(0.2, 1.0)
-        self.wait(hand, int(round(seconds * self.fps)))
+            return 0.25 if short else 0.4
+        return self.rng.uniform(0.2, 0.4) if short else self.rng.uniform(0.2, 1.0)
+
+    def pause(self, hand: str, short: bool = False) -> None:
+        """Keep ``hand`` still for a natural pause (an empty hand drifts slightly)."""
+        self.wait(hand, int(round(self.pause_seconds(short) * self.fps)))
 
     def wait(self, hand: str, n: int) -> None:
         """Stay still ``n`` frames (an empty hand wanders slightly, a holding hand keeps still)."""
@@ -242,7 +246,7 @@ class Stage:
         theta = pm.relaxed_shape(self.rng)
         lowest = forward_kinematics(rotation, position, theta, self.beta(side), side)[:, 2].min()
         # just above the table: the resting wander (a degree, a few hundredths of curl) must not sink it
-        position[2] += max(0.0, self.table_height + KEYPOINT_FLOOR + 0.008 - lowest)
+        position[2] += max(0.0, self.table_height + pm.KEYPOINT_CLEARANCE + 0.008 - lowest)
         return position, rotation, theta
 
     def preferred_fingers(self, side: str, point: np.ndarray) -> np.ndarray:
@@ -347,7 +351,7 @@ class Stage:
                 poses[span] = data
             else:
                 hand, relative = data
-                poses[span] = [pose_vector(m) for m in wrists[hand][span] @ relative] or poses[span]
+                poses[span] = pose_vector(wrists[hand][span] @ relative)
         return poses
 
     def _narrations(self, num_frames: int) -> list[Narration]:
