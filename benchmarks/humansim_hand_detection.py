@@ -266,8 +266,8 @@ def render_frame(rng: np.random.Generator, args: Args, index: int) -> Frame:
         travel = -direction + rotation @ rng.normal(0, 0.6, 3)  # key and fill shine from the camera's side
         model.light_dir[light] = travel / np.linalg.norm(travel)
         model.light_diffuse[light] = strength
-    model.vis.headlight.ambient[:] = rng.uniform(0.15, 0.3)
-    model.vis.headlight.diffuse[:] = rng.uniform(0.2, 0.3)
+    model.vis.headlight.ambient[:] = rng.uniform(0.05, 0.15)
+    model.vis.headlight.diffuse[:] = rng.uniform(0.3, 0.45)
 
     mujoco.mj_forward(model, data)
     with mujoco.Renderer(model, args.height, args.width) as renderer:

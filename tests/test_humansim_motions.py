@@ -143,7 +143,7 @@ def clips(style: str, seeds: range, categories=KITCHEN, **kwargs) -> list[tuple[
 
 @pytest.fixture(scope="module")
 def wild_clips():
-    return clips("wild", range(12)) + clips("wild", range(12, 18), ("bottle", "cup", "cloth", "brush", "drawer", "ball", "bowl"))
+    return clips("wild", range(8)) + clips("wild", range(8, 13), ("bottle", "cup", "cloth", "brush", "drawer", "ball", "bowl"))
 
 
 @pytest.fixture(scope="module")
@@ -363,7 +363,9 @@ def test_every_activity_runs_on_random_props():
             assert any(s.action == action for s in choreo.segments), name
             assert all(stage.held(h) is None for h in HANDS), name  # activities leave the hands free
             ran += 1
-        assert ran >= 3, name
+            if ran == 3:
+                break
+        assert ran == 3, name
 
 
 def test_lab_style_is_single_handed_pick_and_place(lab_clips):

@@ -145,7 +145,7 @@ def setup_clip(config: HumanSimConfig, index: int) -> ClipSetup:
     num_frames = None if config.seconds is None else max(2, round(config.seconds * config.fps))
     choreography = make_choreography(
         rng, props, table.height, num_frames, config.fps, config.preset,
-        table_center=table.center, betas={side: beta for side in HANDS},
+        table_center=table.center, betas={side: beta for side in HANDS}, workspace=table.reach_region,
     )  # fmt: skip
     camera = make_camera(rng, config, choreography.num_frames, table)
     built = scene.build_scene(rng, scene_config, props)

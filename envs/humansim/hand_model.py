@@ -161,8 +161,8 @@ def sample_appearance(rng: np.random.Generator) -> HandAppearance:
     return HandAppearance(
         skin_rgba=(*skin, 1.0),
         sleeve_rgba=(*sleeve, 1.0),
-        specular=float(rng.uniform(0.2, 0.4)),
-        shininess=float(rng.uniform(0.3, 0.6)),
+        specular=float(rng.uniform(0.1, 0.3)),
+        shininess=float(rng.uniform(0.2, 0.5)),
     )
 
 

@@ -494,7 +494,8 @@ def pan(rng: np.random.Generator, colour: str, *, n_points: int = DEFAULT_POINTS
 
 
 def plate(rng: np.random.Generator, colour: str, *, n_points: int = DEFAULT_POINTS) -> Prop:
-    """A foot, a disc, and a slightly darker well so the rim reads from above; taken at its edge."""
+    """A foot, a disc, and a slightly darker well so the rim reads from above; pinched at its near rim
+    from above (a palm cannot slide under a plate lying on a table)."""
     rgba = jitter_colour(rng, colour)
     r, t = rng.uniform(0.09, 0.13), rng.uniform(0.008, 0.014)
     foot = 0.004
@@ -503,12 +504,12 @@ def plate(rng: np.random.Generator, colour: str, *, n_points: int = DEFAULT_POIN
         GeomSpec("cylinder", (r, t / 2), (0.0, 0.0, foot + t / 2)),
         GeomSpec("cylinder", (0.72 * r, 0.0005), (0.0, 0.0, foot + t), rgba=_shade(rgba, 0.9)),
     ]
-    grasp = Grasp(np.array([0.0, -(r + PALM_OFFSET), foot + t / 2]), np.array([0.0, 1.0, 0.0]), t + 0.01)
+    grasp = _top_grasp(foot + t, t + 0.01, xy=(0.0, -0.75 * r))
     return _prop("plate", colour, rgba, geoms, grasp, rng, n_points)
 
 
 def book(rng: np.random.Generator, colour: str, *, n_points: int = DEFAULT_POINTS) -> Prop:
-    """Covers and a spine in the colour, cream pages inset between them; taken at the near edge."""
+    """Covers and a spine in the colour, cream pages inset between them; taken from above across its width."""
     rgba = jitter_colour(rng, colour)
     hx, hy, hz = rng.uniform(0.07, 0.12), rng.uniform(0.05, 0.085), rng.uniform(0.008, 0.022)
     c = 0.0015
@@ -518,7 +519,7 @@ def book(rng: np.random.Generator, colour: str, *, n_points: int = DEFAULT_POINT
         GeomSpec("box", (c, hy, hz), (-hx + c, 0.0, hz)),
         GeomSpec("box", (hx - 0.003, hy - 0.003, hz - c), (0.0, 0.0, hz), rgba=_PAGES),
     ]
-    grasp = Grasp(np.array([0.0, -(hy + PALM_OFFSET), hz]), np.array([0.0, 1.0, 0.0]), 2 * hz + 0.01)
+    grasp = _top_grasp(2 * hz, min(2 * hy, 0.14))  # a spread hand spans about 14 cm
     return _prop("book", colour, rgba, geoms, grasp, rng, n_points)
 
 
