@@ -384,3 +384,24 @@ def test_fixed_length_clips():
     single = make_choreography(np.random.default_rng(1), props, TABLE, num_frames=300, hands=["left"])
     assert {s.hand for s in single.segments} <= {"left"}
     assert np.ptp(single.hands["right"].translation, axis=0).max() < 0.02  # the unused hand rests
+
+
+def test_the_library_drawer_is_opened_by_pulling_it_toward_the_body() -> None:
+    from envs.humansim import objects, scene
+
+    table = scene.make_table(scene.SceneConfig(variation="wild", environment_id=3))
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        props = [objects.make_prop(c, rng, name=f"{c}_{i}") for i, c in enumerate(["drawer", "cup", "bottle"])]
+        placed = objects.place_props(rng, props, table)
+        props = [p for p in props if p.name in placed]
+        choreography = make_choreography(
+            rng, props, table.height, None, 30.0, "wild", table_center=table.center, workspace=table.reach_region
+        )
+        opened = [s for s in choreography.segments if s.action == "open"]
+        if opened:
+            poses = choreography.prop_poses[opened[0].target]
+            assert poses[opened[0].end - 1, 1] < poses[opened[0].start, 1] - 0.04  # slid toward the person (-y)
+            assert "drawer" in opened[0].instruction
+            return
+    pytest.fail("no clip of 40 opened the drawer")

@@ -60,7 +60,7 @@ def test_prop_is_well_formed(props, category: str) -> None:
     # the palm point sits just outside the prop, in front of the grasped surface
     distance = min(objects.geom_signed_distance(g, prop.grasp.point[None])[0] for g in prop.geoms)
     assert 0.005 < distance < 0.05
-    assert prop.grasp.handle == (category in {"mug", "spatula", "knife", "brush", "hammer", "pan"})
+    assert prop.grasp.handle == (category in {"mug", "spatula", "knife", "brush", "hammer", "pan", "drawer"})
 
 
 @pytest.mark.parametrize("category", CATEGORIES)

@@ -536,7 +536,29 @@ def sponge(rng: np.random.Generator, colour: str, *, n_points: int = DEFAULT_POI
     return _prop("sponge", colour, rgba, geoms, _top_grasp(2 * hz + pad, 2 * hy), rng, n_points)
 
 
+def drawer(rng: np.random.Generator, colour: str, *, n_points: int = DEFAULT_POINTS) -> Prop:
+    """A small drawer unit standing on the table, its bar handle facing the person: "open" pulls it.
+
+    The whole unit slides (HumanSim simulates no carcass around it), which from an egocentric view
+    reads as a drawer coming out; a darker front panel and the handle make the front legible.
+    """
+    rgba = jitter_colour(rng, colour)
+    hx, hy, hz = rng.uniform(0.08, 0.13), rng.uniform(0.07, 0.11), rng.uniform(0.04, 0.07)
+    bar, standoff = rng.uniform(0.006, 0.009), 0.025
+    y_bar = -hy - standoff
+    geoms = [
+        GeomSpec("box", (hx, hy, hz), (0.0, 0.0, hz)),
+        GeomSpec("box", (hx - 0.008, 0.002, hz - 0.008), (0.0, -hy - 0.002, hz), rgba=_shade(rgba, 0.8)),
+        _segment((-0.5 * hx, y_bar, hz), (0.5 * hx, y_bar, hz), bar, _METAL),
+        _segment((-0.5 * hx, -hy, hz), (-0.5 * hx, y_bar, hz), 0.6 * bar, _METAL),
+        _segment((0.5 * hx, -hy, hz), (0.5 * hx, y_bar, hz), 0.6 * bar, _METAL),
+    ]
+    grasp = Grasp(np.array([0.0, y_bar - bar - PALM_OFFSET, hz]), np.array([0.0, 1.0, 0.0]), 2 * bar, handle=True)
+    return _prop("drawer", colour, rgba, geoms, grasp, rng, n_points)
+
+
 _ALL = (
+    drawer,
     cup,
     mug,
     bottle,
