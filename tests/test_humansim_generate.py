@@ -106,3 +106,17 @@ def test_truth_corpus_has_one_valid_episode_per_segment(clip: tuple, tmp_path: P
         first = corpus.episode(0)
         first_camera = np.linalg.inv(first.extrinsics[0])  # world = the clip's first camera, not this frame's
         assert np.allclose(first_camera[:3, :3] @ first_camera[:3, :3].T, np.eye(3), atol=1e-5)
+
+
+def test_parallel_workers_write_the_same_clips_as_one_process(tmp_path: Path) -> None:
+    serial = replace(CONFIG, out=tmp_path / "serial", seconds=0.5)
+    parallel = replace(serial, out=tmp_path / "parallel", workers=2)
+    generate(serial, progress=False)
+    assert sorted(generate(parallel, progress=False)) == ["clip_000000", "clip_000001"]
+    for index in range(2):
+        a = load_truth(serial.out / f"clip_{index:06d}.json")
+        b = load_truth(parallel.out / f"clip_{index:06d}.json")
+        for side in HANDS:
+            np.testing.assert_array_equal(a.hands[side].joints_cam, b.hands[side].joints_cam)
+            np.testing.assert_array_equal(a.hands[side].visible, b.hands[side].visible)
+        assert a.segments == b.segments
