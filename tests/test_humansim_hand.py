@@ -128,14 +128,15 @@ def look_at(model, eye, target, up=(0.0, 0.0, 1.0)) -> tuple[np.ndarray, np.ndar
     right = np.cross(forward, up)
     right /= np.linalg.norm(right)
     rotation = np.stack([right, np.cross(right, forward), -forward], axis=1)
-    model.cam_pos[0], model.cam_quat[0], model.cam_fovy[0] = eye, Rotation.from_matrix(rotation).as_quat(scalar_first=True), FOVY
+    model.cam_pos[0], model.cam_fovy[0] = eye, FOVY
+    model.cam_quat[0] = Rotation.from_matrix(rotation).as_quat(scalar_first=True)
     return eye, rotation
 
 
 def project(points, eye, rotation) -> np.ndarray:
     local = (points - eye) @ rotation
     focal = 0.5 * HEIGHT / np.tan(np.radians(FOVY) / 2)
-    return np.stack([WIDTH / 2 + focal * local[:, 0] / -local[:, 2], HEIGHT / 2 - focal * local[:, 1] / -local[:, 2]], axis=1)
+    return np.stack([WIDTH / 2 - focal * local[:, 0] / local[:, 2], HEIGHT / 2 + focal * local[:, 1] / local[:, 2]], 1)
 
 
 def segment(renderer, data) -> np.ndarray:
@@ -186,7 +187,7 @@ def test_segmentation_ids_and_hidden_hand(scene, renderer):
     rotation = Rotation.from_euler("y", -90, degrees=True).as_matrix()
     mirrored = Rotation.from_euler("y", 90, degrees=True).as_matrix()  # fingers up, palms toward +y
     set_hand_pose(model, data, handles["right"], rotation, np.array([0.12, 0.0, 0.0]), np.zeros((15, 3)))
-    set_hand_pose(model, data, handles["left"], mirrored, np.array([-0.12, 0.0, 0.0]), np.zeros((15, 3)))
+    set_hand_pose(model, data, handles["left"], mirrored, (-0.12, 0.0, 0.0), np.zeros((15, 3)))
     look_at(model, np.array([0.0, 0.7, 0.08]), np.array([0.0, 0.0, 0.08]))
     mujoco.mj_forward(model, data)
     ids = segment(renderer, data)

@@ -107,7 +107,9 @@ def make_props(rng: np.random.Generator, config: HumanSimConfig, table) -> list[
 def make_camera(rng: np.random.Generator, config: HumanSimConfig, num_frames: int, table) -> CameraTrack:
     from envs.humansim.camera import egocentric_camera, static_camera
 
-    if config.preset == "lab" or rng.random() < 0.2:
+    if config.preset == "lab":  # a tripod framing the work area tightly, as lab recordings do
+        return static_camera(rng, table.work_area, num_frames, config.width, config.height, framing_m=(0.5, 0.8))
+    if rng.random() < 0.2:
         return static_camera(rng, table.work_area, num_frames, config.width, config.height)
     return egocentric_camera(rng, num_frames, config.fps, table.work_area, config.width, config.height)
 

@@ -21,24 +21,34 @@ Body tree of one hand (every name starts with ``prefix``, default ``"{side}_"``)
 
 Geoms and segmentation
     All visible geoms are in group 1 with ``contype = conaffinity = 0``. Hand geoms are named
-    ``{prefix}hand_*`` (palm, phalanges, joints, knuckles, thenar, hypothenar, nails); the forearm
-    and the sleeve are ``{prefix}forearm`` and ``{prefix}sleeve``. A segmentation render
+    ``{prefix}hand_*``: ``hand_palm`` (a convex hull of knuckles, palmar pads, hypothenar and
+    wrist), ``hand_bone{k}`` (the tapered phalanx from keypoint k), ``hand_joint{k}``,
+    ``hand_knuckle{k}``, ``hand_web{k}``, ``hand_thenar``, ``hand_nail{k}``; the forearm and the
+    sleeve are ``{prefix}forearm`` and ``{prefix}sleeve``. Materials are ``{prefix}skin``,
+    ``{prefix}nail`` and ``{prefix}sleeve``. A segmentation render
     (``mujoco.Renderer.enable_segmentation_rendering``) gives geom ids per pixel: pixels whose id
     is in ``hand_geom_ids(model, handle)`` are that hand; ``forearm_geom_ids`` are *not* hand
     pixels (hand segmentation in the data engine means the hand up to the wrist crease, which
     is where the palm mesh ends).
 
 Forearm
-    A tapered, slightly flattened capsule about 26 cm long from the wrist back along the hand
-    frame's -x (the left hand's mirrored frame: +x), with a cloth sleeve over its proximal two
-    thirds. It is rigid with the wrist: a real forearm follows the elbow, but in egocentric and
-    tabletop views the wrist's own rotation dominates what is seen, and a rigid forearm needs no
-    arm model.
+    A tapered, slightly flattened capsule 26 cm long from the wrist back along the hand frame's
+    -x (the left hand's mirrored frame: +x), and a cloth sleeve from 9 cm behind the wrist to
+    42 cm (past the elbow, so that no stump ends inside the image at working distances). Both
+    are rigid with the wrist: a real forearm follows the elbow, but in egocentric and tabletop
+    views the wrist's own rotation dominates what is seen, and a rigid forearm needs no arm model.
 
 Hiding a hand
     ``hide_hand`` moves the hand to ``HIDDEN_POSITION`` (1 km below the origin): under any floor
     and beyond the far clipping plane of scene-sized models, so it renders no pixel. The model's
     geometry is untouched, so one compiled model serves clips with one or two hands.
+
+For scene builders
+    ``add_hand`` takes the spec, not a parent body: a free joint must hang from the world body.
+    MuJoCo's near clipping plane is ``visual.map.znear`` times the model's extent, so a large
+    scene (a 4 m floor gives an extent of ~10 m) clips hands nearer than ~10 cm unless znear is
+    lowered. MediaPipe found the hands more often under soft light (ambient 0.25-0.4 and a
+    headlight) than under contrasty light (``benchmarks/humansim_hand_detection.py``).
 """
 
 from __future__ import annotations
@@ -91,6 +101,7 @@ SLEEVE_COLOURS: dict[str, tuple[float, float, float]] = {
 }
 
 _M = np.array([-1.0, 1.0, 1.0])
+_SPHERE, _ELLIPSOID = mujoco.mjtGeom.mjGEOM_SPHERE, mujoco.mjtGeom.mjGEOM_ELLIPSOID
 _FINGER_BASES = (1, 5, 9, 13, 17)  # keypoint order: thumb, index, middle, ring, pinky
 # Skin radius (m, average hand) at each finger's keypoints base, +1, +2 and of the tip's pulp:
 # adult finger breadths ~20 mm at the proximal phalanx down to ~14 mm at the pad.
@@ -279,7 +290,7 @@ class _HandBuilder:
         self.palm_scale = scales[0] * scales[9]
         self.hand_geoms: list[str] = []
         self.forearm_geoms: list[str] = []
-        self.materials = {}
+        self.materials: dict[str, str] = {}
         for part, rgba, specular, shininess in (
             ("skin", look.skin_rgba, look.specular, look.shininess),
             ("nail", look.nail_rgba, 2 * look.specular, 0.6),  # nails are glossier than skin
@@ -334,23 +345,23 @@ class _HandBuilder:
             points.append(_ellipsoid_points(self.offsets[base], (radius, radius * t / s, radius)))
             pad = self.offsets[base] + np.array([-0.006, 0.0035, 0.0]) * xz
             points.append(_ellipsoid_points(pad, (radius, 0.95 * radius * t / s, radius)))
-        points.append(_ellipsoid_points(self.offsets[1] + np.array([0.0, 0.003, -0.005]) * xz, np.array([0.016, 0.0125, 0.012]) * xz))
-        points.append(_ellipsoid_points(np.array([0.036, 0.004, -0.028]) * xz, np.array([0.030, 0.0125, 0.0115]) * xz))
-        points.append(_ellipsoid_points(np.array([0.002, 0.0015, -0.003]) * xz, np.array([0.012, 0.0165, 0.0265]) * xz))
+        for centre, radii in (
+            (self.offsets[1] / xz + (0.0, 0.003, -0.005), (0.016, 0.0125, 0.012)),  # the thumb's base
+            ((0.036, 0.004, -0.028), (0.030, 0.0125, 0.0115)),  # hypothenar
+            ((0.002, 0.0015, -0.003), (0.012, 0.0165, 0.0265)),  # wrist
+        ):
+            points.append(_ellipsoid_points(np.asarray(centre) * xz, np.asarray(radii) * xz))
         vertices, faces = _hull(np.concatenate(points))
-        self._mesh(wrist, "hand_palm", vertices, _vertex_normals(vertices, faces), faces, "skin", hand=True)
+        self._mesh(wrist, "hand_palm", (vertices, _vertex_normals(vertices, faces), faces))
         for base in _FINGER_BASES[1:]:
             knuckle = self.offsets[base] + np.array([0.0, -0.002, 0.0]) * xz
             radius = _FINGER_RADII[base][0] * s * 0.97
-            self._primitive(wrist, f"hand_knuckle{base}", mujoco.mjtGeom.mjGEOM_SPHERE, (radius, 0, 0), knuckle, np.eye(3), "skin", hand=True)
+            self._primitive(wrist, f"hand_knuckle{base}", _SPHERE, (radius, 0.0, 0.0), knuckle)
         for first, second in zip(_FINGER_BASES[1:-1], _FINGER_BASES[2:]):
             a, b = self.offsets[first], self.offsets[second]
             centre = 0.5 * (a + b) + np.array([0.007, 0.002, 0.0]) * xz
             half_gap = 0.5 * np.linalg.norm(b - a)
-            self._primitive(
-                wrist, f"hand_web{first}", mujoco.mjtGeom.mjGEOM_ELLIPSOID, (0.011 * size, 0.005 * t, half_gap),
-                centre, np.eye(3), "skin", hand=True,
-            )  # fmt: skip
+            self._primitive(wrist, f"hand_web{first}", _ELLIPSOID, (0.011 * size, 0.005 * t, half_gap), centre)
 
     def _phalanx(self, body: mujoco.MjsBody, keypoint: int) -> None:
         """The bone from this body's keypoint to the next, a tapered capsule with creases at joints."""
@@ -362,14 +373,10 @@ class _HandBuilder:
         axis = bone / length
         r0, r1 = radii[level], radii[level + 1]
         start = axis * _CREASE if level > 0 else np.zeros(3)  # a finger's base is buried in the palm
-        if level == 2:  # the tip keypoint lies on the skin of the pulp
-            end = bone - axis * r1
-        else:
-            end = bone - axis * _CREASE
-        vertices, normals, faces = _tapered_capsule(start, end, r0, r1, flatten=0.9)
-        self._mesh(body, f"hand_bone{keypoint}", vertices, normals, faces, "skin", hand=True)
+        end = bone - axis * (r1 if level == 2 else _CREASE)  # the tip keypoint lies on the skin of the pulp
+        self._mesh(body, f"hand_bone{keypoint}", _tapered_capsule(start, end, r0, r1, flatten=0.9))
         if level > 0:
-            self._primitive(body, f"hand_joint{keypoint}", mujoco.mjtGeom.mjGEOM_SPHERE, (r0 * _JOINT_SPHERE, 0, 0), np.zeros(3), np.eye(3), "skin", hand=True)
+            self._primitive(body, f"hand_joint{keypoint}", _SPHERE, (r0 * _JOINT_SPHERE, 0.0, 0.0), np.zeros(3))
         if level == 0 and base == 1:
             self._thenar(body, bone, r0)
         if level == 2:
@@ -385,10 +392,10 @@ class _HandBuilder:
         t = self.palm_scale / self.finger_scale
         centre = 0.3 * bone + 0.0035 * self.palm_scale * normal + 0.006 * inward
         size = (0.62 * length, 0.95 * radius * t, 1.2 * radius)
-        self._primitive(body, "hand_thenar", mujoco.mjtGeom.mjGEOM_ELLIPSOID, size, centre, frame, "skin", hand=True)
+        self._primitive(body, "hand_thenar", _ELLIPSOID, size, centre, frame)
         web = 0.72 * bone + 0.0015 * self.palm_scale * normal + 0.011 * inward
         size = (0.42 * length, 0.55 * radius * t, 1.05 * radius)
-        self._primitive(body, "hand_web1", mujoco.mjtGeom.mjGEOM_ELLIPSOID, size, web, frame, "skin", hand=True)
+        self._primitive(body, "hand_web1", _ELLIPSOID, size, web, frame)
 
     def _nail(self, body: mujoco.MjsBody, base: int, bone: np.ndarray, tip_radius: float) -> None:
         """A thin ellipsoid on the back of the distal phalanx; the thumb's faces sideways (pronated)."""
@@ -403,7 +410,7 @@ class _HandBuilder:
         centre = (length - 0.9 * tip_radius - 0.25 * length) * axis + (radius - 0.0012) * back
         frame = np.stack([axis, across, back], axis=1)
         size = (max(0.3 * length, 0.0045), 0.72 * radius, 0.0011)
-        self._primitive(body, f"hand_nail{base}", mujoco.mjtGeom.mjGEOM_ELLIPSOID, size, centre, frame, "nail", hand=True)
+        self._primitive(body, f"hand_nail{base}", _ELLIPSOID, size, centre, frame, "nail")
 
     def _forearm(self, wrist: mujoco.MjsBody) -> None:
         """Forearm from behind the palm's wrist edge back along -x, and a sleeve over its far part."""
@@ -411,16 +418,21 @@ class _HandBuilder:
         centre = np.array([0.0, 0.001, -0.004]) * size
         start = centre + (-0.016 * size, 0, 0)
         end = centre + (-_FOREARM_LENGTH * size, 0, 0)
-        vertices, normals, faces = _tapered_capsule(start, end, 0.026 * size, 0.036 * size, flatten=0.68 * t)
-        self._mesh(wrist, "forearm", vertices, normals, faces, "skin", hand=False)
+        forearm = _tapered_capsule(start, end, 0.026 * size, 0.036 * size, flatten=0.68 * t)
+        self._mesh(wrist, "forearm", forearm, hand=False)
         cuff = centre + (-_SLEEVE_START * size, 0, 0)
         far = centre + (-_SLEEVE_END * size, 0, 0)
-        vertices, normals, faces = _tapered_capsule(cuff, far, 0.036 * size, 0.046 * size, flatten=0.85)
-        self._mesh(wrist, "sleeve", vertices, normals, faces, "sleeve", hand=False)
+        sleeve = _tapered_capsule(cuff, far, 0.036 * size, 0.046 * size, flatten=0.85)
+        self._mesh(wrist, "sleeve", sleeve, "sleeve", hand=False)
 
     # MuJoCo elements, mirrored for a left hand.
 
-    def _mesh(self, body, name, vertices, normals, faces, material, *, hand: bool) -> None:
+    def _mesh(
+        self, body: mujoco.MjsBody, name: str, surface: tuple[np.ndarray, np.ndarray, np.ndarray],
+        material: str = "skin", hand: bool = True,
+    ) -> None:  # fmt: skip
+        """A mesh geom from ``(vertices, normals, faces)`` in right-hand coordinates."""
+        vertices, normals, faces = surface
         if self.side == "left":
             vertices, normals = vertices * _M, normals * _M
             faces = faces[:, ::-1]  # a reflection reverses the winding
@@ -431,12 +443,16 @@ class _HandBuilder:
         geom = body.add_geom(name=f"{self.prefix}{name}", type=mujoco.mjtGeom.mjGEOM_MESH, meshname=mesh.name)
         self._finish(geom, material, hand)
 
-    def _primitive(self, body, name, geom_type, size, pos, frame, material, *, hand: bool) -> None:
+    def _primitive(
+        self, body: mujoco.MjsBody, name: str, geom_type: mujoco.mjtGeom, size: ArrayLike, pos: np.ndarray,
+        frame: np.ndarray = np.eye(3), material: str = "skin",
+    ) -> None:  # fmt: skip
+        """A sphere or ellipsoid of the hand (primitives are never forearm geoms)."""
         if self.side == "left":
             pos, frame = pos * _M, frame * np.outer(_M, _M)  # symmetric shapes: M R M is their mirror
         geom = body.add_geom(name=f"{self.prefix}{name}", type=geom_type, size=size, pos=pos)
         geom.quat = Rotation.from_matrix(frame).as_quat(scalar_first=True)
-        self._finish(geom, material, hand)
+        self._finish(geom, material, hand=True)
 
     def _finish(self, geom: mujoco.MjsGeom, material: str, hand: bool) -> None:
         geom.material = self.materials[material]
@@ -446,7 +462,8 @@ class _HandBuilder:
 
     def _site(self, body: mujoco.MjsBody, keypoint: int, pos: np.ndarray) -> None:
         pos = pos * _M if self.side == "left" else pos
-        body.add_site(name=f"{self.prefix}kp{keypoint}", pos=pos, size=(0.002, 0, 0), group=SITE_GROUP, rgba=(1, 0, 0, 0))
+        name = f"{self.prefix}kp{keypoint}"
+        body.add_site(name=name, pos=pos, size=(0.002, 0, 0), group=SITE_GROUP, rgba=(1, 0, 0, 0))
 
     @staticmethod
     def _inertia(body: mujoco.MjsBody) -> None:

@@ -412,9 +412,9 @@ def kelvin_to_rgb(kelvin: float) -> np.ndarray:
 def _light_rig(config: SceneConfig, table: Table, env: dict) -> list[dict]:
     """The room's lights: a key (spot or directional), a fill, sometimes a window light."""
     target = table.work_area
-    if config.variation == "lab":  # two soft overhead lights, neutral white
+    if config.variation == "lab":  # two bright overhead lights, neutral white, as in a recording lab
         return [
-            {"type": "directional", "pos": (0, 0, 2.4), "dir": d, "kelvin": 5000.0, "intensity": 0.45}
+            {"type": "directional", "pos": (0, 0, 2.4), "dir": d, "kelvin": 5000.0, "intensity": 0.7}
             for d in ((0.3, 0.4, -1.0), (-0.3, 0.2, -1.0))
         ]
     rng = _rng(config, "lights")
