@@ -51,7 +51,7 @@ def test_visible_keypoints_land_on_their_hand_in_the_segmentation(clip: tuple) -
             pose_frame(setup, data, t)
             renderer.update_scene(data, camera=RENDER_CAMERA)
             segmentation = renderer.render()
-            geoms = np.where(segmentation[..., 1] == mujoco.mjtObj.mjOBJ_GEOM, segmentation[..., 0], -1)
+            geoms = np.where(segmentation[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM), segmentation[..., 0], -1)
             for side in HANDS:
                 hand = truth.hands[side]
                 pixels = project_points(hand.joints_cam[t], truth.intrinsics)

@@ -23,6 +23,7 @@ from envs.humansim.hand_model import (
     hide_hand,
     keypoint_sites,
     sample_appearance,
+    segmentation_mask,
     set_hand_pose,
 )
 from vitra_bench.hand import (
@@ -108,17 +109,19 @@ def test_left_hand_is_the_mirror_image_of_the_right():
     set_hand_pose(model, data, handles["right"], rotation, translation, theta)
     set_hand_pose(model, data, handles["left"], *mirror_pose(rotation, translation, theta))
     mujoco.mj_forward(model, data)
-    for right, left in ((hand_geom_ids, hand_geom_ids), (forearm_geom_ids, forearm_geom_ids)):
-        right_ids, left_ids = right(model, handles["right"]), left(model, handles["left"])
-        np.testing.assert_allclose(data.geom_xpos[left_ids], mirror_keypoints(data.geom_xpos[right_ids]), atol=1e-9)
+    for geom_ids in (hand_geom_ids, forearm_geom_ids):
+        right, left = geom_ids(model, handles["right"]), geom_ids(model, handles["left"])
+        np.testing.assert_allclose(data.geom_xpos[left], mirror_keypoints(data.geom_xpos[right]), atol=1e-9)
 
 
-def test_two_hands_in_one_spec_need_distinct_prefixes():
+def test_hands_in_one_spec_need_distinct_prefixes():
     spec = mujoco.MjSpec()
     add_hand(spec, "right", prefix="a_")
     add_hand(spec, "right", prefix="b_")
     assert spec.compile().nbody == 1 + 2 * 16
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="repeated name"):
+        add_hand(spec, "right", prefix="a_")
+    with pytest.raises(ValueError, match="side"):
         add_hand(mujoco.MjSpec(), "up")
 
 
@@ -140,13 +143,13 @@ def project(points, eye, rotation) -> np.ndarray:
 
 
 def segment(renderer, data) -> np.ndarray:
+    """Segmentation render (H, W, 2): object id and type per pixel."""
     renderer.enable_segmentation_rendering()
     try:
         renderer.update_scene(data, camera="camera")
-        ids = renderer.render()
+        return renderer.render()
     finally:
         renderer.disable_segmentation_rendering()
-    return np.where(ids[..., 1] == mujoco.mjtObj.mjOBJ_GEOM, ids[..., 0], -1)
 
 
 @pytest.mark.parametrize("side", ["left", "right"])
@@ -170,9 +173,9 @@ def test_rest_keypoints_fall_on_their_hands_pixels(scene, renderer, side, facing
     mujoco.mj_forward(model, data)
 
     ids = segment(renderer, data)
-    hand = np.isin(ids, hand_geom_ids(model, handle))
+    hand = segmentation_mask(ids, hand_geom_ids(model, handle))
     assert 0.05 < hand.mean() < 0.5, f"hand covers {hand.mean():.1%} of the image"
-    assert np.isin(ids, forearm_geom_ids(model, handle)).any()  # the forearm is seen, and apart
+    assert segmentation_mask(ids, forearm_geom_ids(model, handle)).any()  # the forearm is seen, and apart
     pixels = project(keypoints, eye, camera)
     assert np.all((pixels > 0) & (pixels < (WIDTH, HEIGHT)))
     distance = distance_transform_edt(~hand)  # px to the nearest hand pixel
@@ -191,7 +194,7 @@ def test_segmentation_ids_and_hidden_hand(scene, renderer):
     look_at(model, np.array([0.0, 0.7, 0.08]), np.array([0.0, 0.0, 0.08]))
     mujoco.mj_forward(model, data)
     ids = segment(renderer, data)
-    left, right = (np.isin(ids, hand_geom_ids(model, handles[side])) for side in ("left", "right"))
+    left, right = (segmentation_mask(ids, hand_geom_ids(model, handles[side])) for side in ("left", "right"))
     assert left.sum() > 500 and right.sum() > 500
     assert not set(hand_geom_ids(model, handles["left"])) & set(hand_geom_ids(model, handles["right"]))
     assert np.median(np.nonzero(left)[1]) > np.median(np.nonzero(right)[1])  # camera on +y: world -x is image right
@@ -201,8 +204,8 @@ def test_segmentation_ids_and_hidden_hand(scene, renderer):
     np.testing.assert_allclose(keypoint_sites(model, data, handles["left"])[0], HIDDEN_POSITION)
     ids = segment(renderer, data)
     hidden = np.concatenate([hand_geom_ids(model, handles["left"]), forearm_geom_ids(model, handles["left"])])
-    assert not np.isin(ids, hidden).any()
-    assert np.isin(ids, hand_geom_ids(model, handles["right"])).sum() == right.sum()
+    assert not segmentation_mask(ids, hidden).any()
+    assert segmentation_mask(ids, hand_geom_ids(model, handles["right"])).sum() == right.sum()
 
 
 def test_renders_skin_coloured_pixels(scene, renderer):
@@ -215,7 +218,7 @@ def test_renders_skin_coloured_pixels(scene, renderer):
     mujoco.mj_forward(model, data)
     renderer.update_scene(data, camera="camera")
     image = renderer.render().astype(float)
-    hand = np.isin(segment(renderer, data), hand_geom_ids(model, handles["right"]))
+    hand = segmentation_mask(segment(renderer, data), hand_geom_ids(model, handles["right"]))
     skin = model.mat_rgba[mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_MATERIAL, "right_skin"), :3] * 255
     ratio = np.median(image[hand], axis=0) / skin
     assert np.all((ratio > 0.4) & (ratio < 1.6)), ratio

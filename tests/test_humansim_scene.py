@@ -108,7 +108,7 @@ def test_placed_props_are_seen_by_an_egocentric_camera() -> None:
             renderer.enable_segmentation_rendering()
             renderer.update_scene(data, scene.RENDER_CAMERA)
             segmentation = renderer.render()
-        geom_ids = segmentation[..., 0][segmentation[..., 1] == mujoco.mjtObj.mjOBJ_GEOM]
+        geom_ids = segmentation[..., 0][segmentation[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM)]
         for name, ids in scene.prop_geom_ids(model).items():
             centre = [p for p in built.props if p.name == name][0].pose[:3]
             uv = project_points(transform_points(track.extrinsics[0], centre[None]), track.intrinsics)[0]

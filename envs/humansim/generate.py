@@ -202,7 +202,7 @@ def render_clip(config: HumanSimConfig, index: int) -> tuple[ClipTruth, np.ndarr
             renderer.enable_segmentation_rendering()
             segmentation = renderer.render()
             renderer.disable_segmentation_rendering()
-            is_geom = segmentation[..., 1] == mujoco.mjtObj.mjOBJ_GEOM
+            is_geom = segmentation[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM)
             owner[t][is_geom] = hand_of_geom[segmentation[..., 0][is_geom]]
 
     degradations = Degradations()
