@@ -13,10 +13,6 @@ model only makes training slower, so this is the hard case for the loader.
 
 from __future__ import annotations
 
-import csv
-import datetime
-import os
-import platform
 import tempfile
 import time
 import zlib
@@ -29,6 +25,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from vitra_bench import layout
+from vitra_bench.benchmarking import RESULTS_DIR, machine_info, markdown_table, write_results
 from vitra_bench.config import parse_config
 from vitra_bench.corpus.dataset import HandActionDataset
 from vitra_bench.synthetic import SyntheticConfig, write_synthetic_corpus
@@ -58,7 +55,7 @@ class Args:
     device: str = "cpu"
     """Where the policy trains (``cuda`` on a GPU machine)."""
     seed: int = 0
-    out: Path = Path("results/benchmarks")
+    out: Path = RESULTS_DIR
 
 
 class TinyPolicy(nn.Module):
@@ -161,40 +158,6 @@ def time_training(batches: list[dict], args: Args) -> tuple[float, int]:
     return time.perf_counter() - start, sum(p.numel() for p in model.parameters())
 
 
-def machine() -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        lines = cpuinfo.read_text().splitlines()
-        cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), cpu)
-    return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": cpu,
-        "cores": str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()),
-        "torch": torch.__version__,
-        "torch_threads": str(torch.get_num_threads()),
-        "python": platform.python_version(),
-    }
-
-
-def write_results(rows: list[dict], info: dict[str, str], out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "corpus_loader.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=[*rows[0], *info])
-        writer.writeheader()
-        writer.writerows({**row, **info} for row in rows)
-    lines = [
-        "# Corpus loader vs training throughput",
-        "",
-        *(f"- {key}: {value}" for key, value in info.items()),
-        "",
-        table(rows),
-        "",
-        "`loader/train` > 1: the loader delivers samples faster than the tiny policy trains on them.",
-    ]
-    (out / "corpus_loader.md").write_text("\n".join(lines) + "\n")
-
-
 def row(name: str, seconds: float, batches: int, batch_size: int, train_rate: float | None = None) -> dict:
     """One table row; ``train_rate`` (samples/s) is given for loader rows, to compare against."""
     rate = batches * batch_size / seconds
@@ -205,13 +168,6 @@ def row(name: str, seconds: float, batches: int, batch_size: int, train_rate: fl
         "samples_per_s": f"{rate:.0f}",
         "loader/train": "" if train_rate is None else f"{rate / train_rate:.2f}",
     }
-
-
-def table(rows: list[dict]) -> str:
-    header = list(rows[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(r[h]) for h in header) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def main(args: Args) -> None:
@@ -246,9 +202,16 @@ def main(args: Args) -> None:
     ]
     train_name = f"train step, {params / 1e6:.1f}M params, {args.device}"
     rows.append(row(train_name, train_seconds, args.train_steps, args.batch_size))
-    info = {**machine(), "image": f"{width}x{height}", "batch_size": str(args.batch_size), "device": args.device}
-    print(table(rows))
-    write_results(rows, info, args.out)
+    info = machine_info(
+        torch=torch.__version__,
+        torch_threads=str(torch.get_num_threads()),
+        image=f"{width}x{height}",
+        batch_size=str(args.batch_size),
+        device=args.device,
+    )
+    print(markdown_table(rows))
+    notes = "`loader/train` > 1: the loader delivers samples faster than the tiny policy trains on them."
+    write_results("corpus_loader", "Corpus loader vs training throughput", info, rows, notes, args.out)
     print(f"wrote {args.out / 'corpus_loader.csv'} and .md")
 
 

@@ -21,19 +21,14 @@ import os
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 import argparse
-import csv
-import platform
 from collections import defaultdict
 from dataclasses import replace
-from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 
 from envs.humansim.generate import HumanSimConfig, render_clip
+from vitra_bench.benchmarking import machine_info, write_results
 from vitra_bench.geometry import project_points
-
-RESULTS = Path(__file__).resolve().parents[1] / "results" / "benchmarks"
 
 
 def detect(hands, image: np.ndarray) -> list[np.ndarray]:
@@ -108,22 +103,13 @@ def main() -> None:
                 "hand_size_px": round(row["hand_px"] / detected),
             }
         )
-    header = (
-        "# MediaPipe hand detection on HumanSim clips\n\n"
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n- cpu: {platform.machine()}, {os.cpu_count()} cores\n"
-        f"- clips: {args.clips} per preset, {args.seconds} s at 640x480, every {args.stride}th frame; "
-        f"a hand is clearly visible with >= {args.min_visible}/21 keypoints visible\n\n"
+    info = machine_info(
+        mediapipe=mp.__version__,
+        clips=f"{args.clips} per preset, {args.seconds} s at 640x480, every {args.stride}th frame; "
+        f"a hand is clearly visible with >= {args.min_visible}/21 keypoints visible",
     )
-    columns = list(rows[0])
-    table = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
-    table += "".join("| " + " | ".join(str(r[c]) for c in columns) + " |\n" for r in rows)
-    print(header + table)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "humansim_clip_detection.md").write_text(header + table)
-    with open(RESULTS / "humansim_clip_detection.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    title = "MediaPipe hand detection on HumanSim clips"
+    print(write_results("humansim_clip_detection", title, info, rows, info_in_csv=False))
 
 
 def _total(counts: dict[str, dict[str, float]]) -> dict[str, float]:

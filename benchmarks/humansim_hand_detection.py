@@ -23,10 +23,7 @@ time is that of ``update_scene`` + ``render`` on a warm context, shadows and ref
 
 from __future__ import annotations
 
-import csv
-import datetime
 import os
-import platform
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -50,6 +47,7 @@ from envs.humansim.hand_model import (
     segmentation_mask,
     set_hand_pose,
 )
+from vitra_bench.benchmarking import RESULTS_DIR, machine_info, markdown_table, write_results
 from vitra_bench.config import parse_config
 from vitra_bench.hand import FINGER_JOINT_NAMES, JOINT_LIMITS, forward_kinematics, rest_keypoints
 
@@ -73,7 +71,7 @@ class Args:
     min_size: float = 150.0
     """Smallest hand size in pixels: the flat hand's length (wrist to middle fingertip) at its distance."""
     max_size: float = 250.0
-    out: Path = Path("results/benchmarks")
+    out: Path = RESULTS_DIR
     save_frames: Path | None = None
     """Write every frame, with truth (green) and MediaPipe (red) landmarks drawn, here."""
 
@@ -351,6 +349,8 @@ def summarise(frames: list[Frame], results: list[dict]) -> list[dict]:
                 groups.append((attribute, value, members))
     rows = []
     for attribute, value, members in groups:
+        if not members:  # e.g. no edge-on views in a tiny run
+            continue
         hits = [results[i] for i in members if results[i]["detected"]]
         errors = np.array([h["error_px"] for h in hits])
         relative = np.array([h["error_px"] / h["size"] for h in hits])
@@ -366,51 +366,6 @@ def summarise(frames: list[Frame], results: list[dict]) -> list[dict]:
             }
         )
     return rows
-
-
-def table(rows: list[dict]) -> str:
-    header = list(rows[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(r[h]) for h in header) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def machine() -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        lines = cpuinfo.read_text().splitlines()
-        cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), cpu)
-    return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": cpu,
-        "mujoco": mujoco.__version__,
-        "gl": os.environ.get("MUJOCO_GL", ""),
-        "python": platform.python_version(),
-    }
-
-
-def write_results(rows: list[dict], info: dict[str, str], out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "humansim_hand_detection.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=[*rows[0], *info])
-        writer.writeheader()
-        writer.writerows({**row, **info} for row in rows)
-    lines = [
-        "# HumanSim hands under MediaPipe's hand landmarker",
-        "",
-        *(f"- {key}: {value}" for key, value in info.items()),
-        "",
-        table(rows),
-        "",
-        "Single unoccluded hands, 150-250 px long (flat hand, wrist to middle fingertip), 640x480.",
-        f"`clear`: hand pixels >= {CLEAR_AREA} x (hand length in px)^2; `slim`: the rest (mostly edge-on views).",
-        "`detected_%`: a MediaPipe hand whose",
-        "landmark box centre lies in the true keypoints' box. Errors are over detected hands: mean 2D",
-        "landmark distance to the projected truth, in px and in % of the hand size (larger side of the",
-        "true keypoints' box). `handedness_%`: MediaPipe's label read as for a mirrored image.",
-    ]
-    (out / "humansim_hand_detection.md").write_text("\n".join(lines) + "\n")
 
 
 def main(args: Args) -> None:
@@ -433,17 +388,29 @@ def main(args: Args) -> None:
             frames.append(replace(frame, image=None))  # keep the labels, not 1 MB of pixels per frame
 
     rows = summarise(frames, results)
-    info = {
-        **machine(),
-        "frames": str(args.frames),
-        "image": f"{args.width}x{args.height}",
-        "render_ms_per_frame": f"{1000 * np.mean([f.render_seconds for f in frames]):.1f}",
-        "mediapipe_ms_per_frame": f"{1000 * detect_seconds:.1f}",
-        "seed": str(args.seed),
-    }
-    print(table(rows))
+    info = machine_info(
+        mujoco=mujoco.__version__,
+        gl=os.environ.get("MUJOCO_GL", ""),
+        frames=str(args.frames),
+        image=f"{args.width}x{args.height}",
+        render_ms_per_frame=f"{1000 * np.mean([f.render_seconds for f in frames]):.1f}",
+        mediapipe_ms_per_frame=f"{1000 * detect_seconds:.1f}",
+        seed=str(args.seed),
+    )
+    print(markdown_table(rows))
     print({k: info[k] for k in ("render_ms_per_frame", "mediapipe_ms_per_frame")})
-    write_results(rows, info, args.out)
+    notes = "\n".join(
+        [
+            "Single unoccluded hands, 150-250 px long (flat hand, wrist to middle fingertip), 640x480.",
+            f"`clear`: hand pixels >= {CLEAR_AREA} x (hand length in px)^2; `slim`: the rest (mostly edge-on views).",
+            "`detected_%`: a MediaPipe hand whose",
+            "landmark box centre lies in the true keypoints' box. Errors are over detected hands: mean 2D",
+            "landmark distance to the projected truth, in px and in % of the hand size (larger side of the",
+            "true keypoints' box). `handedness_%`: MediaPipe's label read as for a mirrored image.",
+        ]
+    )
+    title = "HumanSim hands under MediaPipe's hand landmarker"
+    write_results("humansim_hand_detection", title, info, rows, notes, args.out)
     print(f"wrote {args.out / 'humansim_hand_detection.csv'} and .md")
 
 

@@ -15,19 +15,14 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("LP_NUM_THREADS", "1")
 
 import argparse
-import csv
-import platform
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
-from pathlib import Path
 
 import mujoco
 
 from envs.humansim.generate import HumanSimConfig, pose_frame, setup_clip
 from envs.humansim.scene import RENDER_CAMERA
-
-RESULTS = Path(__file__).resolve().parents[1] / "results" / "benchmarks"
+from vitra_bench.benchmarking import machine_info, write_results
 
 
 def physics_steps_per_second(model: mujoco.MjModel, steps: int) -> float:
@@ -85,26 +80,15 @@ def main() -> None:
             }
         )
 
-    header = (
-        f"# HumanSim rendering vs raw physics ({args.preset} scene, one core)\n\n"
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n- cpu: {platform.processor() or platform.machine()}\n"
-        f"- cores available: {os.cpu_count()}, LP_NUM_THREADS={os.environ['LP_NUM_THREADS']}\n"
-        f"- mujoco: {mujoco.__version__}, backend MUJOCO_GL={os.environ['MUJOCO_GL']}\n\n"
+    info = machine_info(
+        LP_NUM_THREADS=os.environ["LP_NUM_THREADS"], mujoco=mujoco.__version__, MUJOCO_GL=os.environ["MUJOCO_GL"]
     )
-    columns = list(rows[0])
-    table = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
-    table += "".join("| " + " | ".join(str(r[c]) for c in columns) + " |\n" for r in rows)
-    footer = (
-        "\n`render+seg_fps` is what clip generation costs per frame (RGB, then segmentation for "
-        "keypoint visibility); `physics/render` says how many physics steps one rendered frame costs.\n"
+    notes = (
+        "`render+seg_fps` is what clip generation costs per frame (RGB, then segmentation for "
+        "keypoint visibility); `physics/render` says how many physics steps one rendered frame costs."
     )
-    print(header + table + footer)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "humansim_render.md").write_text(header + table + footer)
-    with open(RESULTS / "humansim_render.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    title = f"HumanSim rendering vs raw physics ({args.preset} scene, one core)"
+    print(write_results("humansim_render", title, info, rows, notes, info_in_csv=False))
 
 
 if __name__ == "__main__":
