@@ -27,8 +27,9 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
-## Every benchmark script; each prints a table and writes to results/.
+## Every benchmark script; each prints a table and writes to results/ (the detector ones need MediaPipe).
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,mediapipe]'
 	for script in benchmarks/*.py; do $(PY) $$script || exit 1; done
 
 clean:
