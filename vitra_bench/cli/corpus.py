@@ -37,6 +37,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     show.add_argument("--rerun-save", type=Path, help="write the Rerun recording to this .rrd file instead")
     show.set_defaults(run=run_show)
 
+    vitra = sub.add_parser("import-vitra", help="import released VITRA-1M episode metadata and its source videos")
+    vitra.add_argument("--annotations", type=Path, required=True, help="folder of episode .npy files")
+    vitra.add_argument("--videos", type=Path, required=True, help="folder of the source videos (named by video_name)")
+    vitra.add_argument("--out", type=Path, required=True, help="corpus to create or resume")
+    vitra.add_argument("--fps", type=float, default=30.0, help="corpus frame rate (default 30)")
+    vitra.add_argument("--width", type=int, default=256, help="stored frame width (default 256)")
+    vitra.add_argument("--height", type=int, default=192, help="stored frame height (default 192)")
+    vitra.set_defaults(run=run_import_vitra)
+
     add_config_command(sub, "synth", SyntheticConfig, run_synth, "write a kinematic synthetic corpus (tests, demos)")
 
 
@@ -159,6 +168,20 @@ def run_show(args: argparse.Namespace) -> int:
     out = args.out or Path(args.corpus) / "plots" / f"episode_{index:06d}.png"
     print(f"figure: {plot_episode(episode, frames, out)}")
     return 0
+
+
+def run_import_vitra(args: argparse.Namespace) -> int:
+    """Import, then print counts and every per-file error; exit 1 when any file failed."""
+    from vitra_bench.corpus.importers import import_vitra
+
+    report = import_vitra(args.annotations, args.videos, args.out, fps=args.fps, size=(args.width, args.height))
+    for name, reason in report.errors.items():
+        print(f"error: {name}: {reason}")
+    print(
+        f"{args.out}: imported {len(report.imported)}, already present {len(report.skipped)}, "
+        f"failed {len(report.errors)}"
+    )
+    return 1 if report.errors else 0
 
 
 def run_synth(config: SyntheticConfig) -> int:
