@@ -18,7 +18,6 @@ environments 1000-1011 and the unseen categories (mixed with seen ones as distra
 from __future__ import annotations
 
 import json
-import logging
 import multiprocessing
 import os
 import zlib
@@ -37,7 +36,6 @@ from vitra_bench.corpus.files import atomic_write
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # offscreen software rendering; no display needed
 
-log = logging.getLogger(__name__)
 
 SEEN_ENVIRONMENTS = range(0, 40)
 UNSEEN_ENVIRONMENTS = range(1000, 1012)
