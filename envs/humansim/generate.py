@@ -36,7 +36,6 @@ from vitra_bench.corpus.files import atomic_write
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # offscreen software rendering; no display needed
 
-
 SEEN_ENVIRONMENTS = range(0, 40)
 UNSEEN_ENVIRONMENTS = range(1000, 1012)
 UNSEEN_CATEGORIES = ("mug", "can", "hammer", "book")
