@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from envs.humansim.generate import HumanSimConfig
 from vitra_bench.config import save_config
 from vitra_bench.stages import Stage, run_stages, stage_dir
-from envs.humansim.generate import HumanSimConfig
 
 
 @dataclass

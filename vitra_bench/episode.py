@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from vitra_bench.geometry import fov_from_intrinsics
+
 HANDS: tuple[str, str] = ("left", "right")
 NUM_KEYPOINTS = 21
 NUM_FINGER_JOINTS = 15
@@ -222,8 +224,7 @@ class Episode:
 
     def fov(self) -> np.ndarray:
         """Horizontal and vertical field of view in radians, ``[2 atan(cx/fx), 2 atan(cy/fy)]`` as VITRA."""
-        k = self.intrinsics.astype(np.float64)
-        return np.array([2 * np.arctan(k[0, 2] / k[0, 0]), 2 * np.arctan(k[1, 2] / k[1, 1])])
+        return fov_from_intrinsics(self.intrinsics)
 
     def instruction_at(self, frame: int, pick: Callable[[list[str]], str] | None = None) -> str:
         """The prompt string ``"Left hand: ... Right hand: ..."`` with ``frame`` as the anchor; see ``prompt_at``."""

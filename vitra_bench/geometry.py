@@ -55,6 +55,13 @@ def intrinsics_from_fov(fov_x: float, width: int, height: int) -> np.ndarray:
     return np.array([[focal, 0.0, width / 2.0], [0.0, focal, height / 2.0], [0.0, 0.0, 1.0]])
 
 
+def fov_from_intrinsics(intrinsics: np.ndarray) -> np.ndarray:
+    """``[2 atan(cx/fx), 2 atan(cy/fy)]`` in radians: VITRA's FoV input to the model (not the
+    true FoV when the principal point is off-centre, which is what the release feeds too)."""
+    k = np.asarray(intrinsics, dtype=np.float64)
+    return np.array([2 * np.arctan(k[0, 2] / k[0, 0]), 2 * np.arctan(k[1, 2] / k[1, 1])])
+
+
 def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, -1.0, 0.0])) -> np.ndarray:
     """World -> camera transform of a camera at ``eye`` looking at ``target``.
 

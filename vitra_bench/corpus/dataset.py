@@ -36,6 +36,7 @@ from vitra_bench.corpus.errors import CorpusError
 from vitra_bench.corpus.reader import Corpus
 from vitra_bench.corpus.schema import hand_feature
 from vitra_bench.episode import HANDS, NUM_FINGER_JOINTS, Instruction, prompt_at
+from vitra_bench.geometry import fov_from_intrinsics
 
 # A raw sample (numpy, metric units, image (H, W, 3)) and the sample's generator -> a raw sample.
 Transform = Callable[[dict[str, Any], np.random.Generator], dict[str, Any]]
@@ -92,17 +93,11 @@ def _action_chunk(columns: Mapping[str, np.ndarray], t0: int, chunk_size: int) -
     return layout.anchored_chunk(extrinsics, {hand: _hand_arrays(columns, hand) for hand in HANDS}, t0, chunk_size)
 
 
-def _fov(intrinsics: np.ndarray) -> np.ndarray:
-    """``[2 atan(cx/fx), 2 atan(cy/fy)]``, as ``Episode.fov``; from the sample's (possibly augmented) intrinsics."""
-    k = intrinsics.astype(np.float64)
-    return np.array([2 * np.arctan(k[0, 2] / k[0, 0]), 2 * np.arctan(k[1, 2] / k[1, 1])], np.float32)
-
-
 def _to_torch(sample: dict[str, Any]) -> dict[str, Any]:
     """Tensors for the default collate: image channels first, fov added, ints and the prompt left as they are."""
     out = dict(sample)
     out["image"] = torch.from_numpy(np.ascontiguousarray(sample["image"].transpose(2, 0, 1)))
-    out["fov"] = torch.from_numpy(_fov(sample["intrinsics"]))
+    out["fov"] = torch.from_numpy(fov_from_intrinsics(sample["intrinsics"]).astype(np.float32))
     for name in ("intrinsics", "state", "actions"):
         out[name] = torch.from_numpy(np.asarray(sample[name], np.float32))
     for name in ("state_mask", "action_mask"):

@@ -11,6 +11,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from envs.humansim.spec import Prop
+from vitra_bench.geometry import make_transform
 
 UP = np.array([0.0, 0.0, 1.0])
 
@@ -30,13 +31,6 @@ def pose_vector(matrix: np.ndarray) -> np.ndarray:
     return np.concatenate([matrix[..., :3, 3], quat], axis=-1)
 
 
-def make_matrix(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
-    """4x4 transform from a rotation matrix and a translation."""
-    matrix = np.eye(4)
-    matrix[:3, :3], matrix[:3, 3] = rotation, translation
-    return matrix
-
-
 def resting_pose(prop: Prop, xy: np.ndarray, rotation: np.ndarray, support: float) -> np.ndarray:
     """Pose (7,) of ``prop`` turned by ``rotation`` whose lowest surface point sits on z = ``support``.
 
@@ -44,7 +38,7 @@ def resting_pose(prop: Prop, xy: np.ndarray, rotation: np.ndarray, support: floa
     goes: on the table, on a container's floor, or after it started on top of something else.
     """
     lowest = np.min(prop.points @ rotation.T, axis=0)[2]
-    return pose_vector(make_matrix(rotation, np.array([xy[0], xy[1], support - lowest])))
+    return pose_vector(make_transform(rotation, np.array([xy[0], xy[1], support - lowest])))
 
 
 def footprint_radius(prop: Prop) -> float:

@@ -21,6 +21,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.spatial.transform import Rotation
 
 from envs.humansim.spec import HANDS, Grasp, Prop
+from vitra_bench.geometry import make_transform
 
 from . import language as lang
 from . import primitives as pm
@@ -29,7 +30,6 @@ from .geometry import (
     footprint_radius,
     handle_axis,
     is_axisymmetric,
-    make_matrix,
     palm_gap,
     pose_matrix,
     pose_vector,
@@ -468,7 +468,7 @@ def pour(stage: Stage, hand: str, receiver: str, angle: float | None = None) -> 
     # Turning about the forearm hardly moves the wrist; the arm also leans in and down a little.
     lean = 0.03 * toward - 0.015 * UP
     pivot = aim - lever - lean
-    ready = make_matrix(wrist[:3, :3], pivot + wrist[:3, 3] - palm)
+    ready = make_transform(wrist[:3, :3], pivot + wrist[:3, 3] - palm)
     start = track.frame
     _carry(stage, hand, ready)
     stage.add_segment(hand, start, "move", lang.bring_over(prop, target_prop), name)
@@ -591,7 +591,7 @@ def hand_over(stage: Stage, giver: str) -> None:
     middle = np.array(
         [stage.center[0] - 0.03 * inward[0], stage.center[1] - 0.08, stage.table_height + stage.rng.uniform(0.18, 0.25)]
     )
-    target = make_matrix(spin @ prop_matrix[:3, :3], middle) @ np.linalg.inv(relative)
+    target = make_transform(spin @ prop_matrix[:3, :3], middle) @ np.linalg.inv(relative)
     start = giver_track.frame
     _carry(stage, giver, target)
     stage.add_segment(giver, start, "handover", lang.hand_over(prop, giver), name)

@@ -15,10 +15,11 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from envs.humansim.spec import HANDS, Choreography, HandMotion, Narration, Prop, Segment
+from vitra_bench.geometry import make_transform
 from vitra_bench.hand import JOINT_LIMITS, forward_kinematics
 
 from . import primitives as pm
-from .geometry import UP, make_matrix, pose_matrix, pose_vector
+from .geometry import UP, pose_matrix, pose_vector
 
 # The person stands at -y of the table centre; shoulders about here relative to it (metres).
 SHOULDER_OFFSET = {"right": np.array([0.20, -0.55]), "left": np.array([-0.20, -0.55])}
@@ -74,7 +75,7 @@ class HandTrack:
     @property
     def matrix(self) -> np.ndarray:
         """Wrist transform (4, 4) at the last frame."""
-        return make_matrix(self.rotation, self.position)
+        return make_transform(self.rotation, self.position)
 
     def append(self, positions: np.ndarray, rotations: np.ndarray, thetas: np.ndarray) -> None:
         self._positions.append(positions)
