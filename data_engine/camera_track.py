@@ -15,15 +15,16 @@ Method, per pair of consecutive frames (grey):
      (Kabsch on unit bearing vectors inside a RANSAC loop). When it explains the tracks within
      ``ransac_px`` for (almost) as many corners as the essential matrix does, the pair is taken as
      pure rotation: the essential matrix is degenerate there and its translation is noise.
-  4. Otherwise ``findEssentialMat`` (RANSAC) + ``recoverPose`` give the rotation and the
-     translation *direction*.
+  4. Otherwise ``findEssentialMat`` (RANSAC) + ``recoverPose`` give the rotation (and a
+     translation direction, unused: see "Scale").
 Poses are chained: ``E[t+1] = [R|t] @ E[t]``.
 
-Scale, honestly: a monocular track has no metric scale, and in this version it is not recovered
-(``scale_source="none"``). Translation steps follow a constant-speed assumption: every
-translating pair moves one unit along its direction (pure-rotation pairs move zero). The
-translation is therefore only good up to an unknown scale and speed profile; rotations are the
-reliable output. Hand depths could fix the scale later; they are not used here.
+Scale, honestly: a monocular track has no metric scale, and this version does not recover it
+(``scale_source="none"``): the track is rotation only and camera centres stay at the origin.
+Unit-length translation steps would be worse than none: at 30 fps a head moves ~1-3 mm per
+frame, so any fixed step length is off by orders of magnitude and would move every world-space
+hand by that much. For head-mounted video the head's translation is a few centimetres over a
+clip, which is the error this leaves in world positions (``engine score`` reports it as ATE).
 
 Known limit (measured on HumanSim "wild" egocentric clips, 2 s, 320x240): consecutive frames at
 30 fps differ by ~1 px, too little for the essential matrix to separate translation from
@@ -83,13 +84,13 @@ class CameraTrack:
     Attributes:
         extrinsics: (T, 4, 4) world -> camera, world = frame 0's camera (``extrinsics[0]`` = I).
         tracked: (T,) the step into this frame was measured (frame 0 is True by definition).
-        scale_source: where metric scale came from; ``"none"``: translation is unscaled.
+        scale_source: where metric scale came from; ``"none"``: rotation only, no translation.
         inlier_counts: (T,) inliers of the model chosen for the step into this frame (0 for frame 0).
     """
 
     extrinsics: np.ndarray
     tracked: np.ndarray
-    scale_source: Literal["hands", "none"]
+    scale_source: Literal["none"]
     inlier_counts: np.ndarray
 
 
@@ -139,9 +140,9 @@ def _relative_pose(
     essential, mask = cv2.findEssentialMat(p, q, k, cv2.RANSAC, 0.999, config.ransac_px)
     e_inliers = 0 if mask is None else int(mask.sum())
     if essential is not None and essential.shape == (3, 3) and rot_inliers < config.rotation_only_ratio * e_inliers:
-        in_front, r, t, _ = cv2.recoverPose(essential, p, q, k, mask=mask.copy())
+        in_front, r, _, _ = cv2.recoverPose(essential, p, q, k, mask=mask.copy())
         if in_front >= config.min_front * e_inliers:
-            step[:3, :3], step[:3, 3] = r, t.ravel() / max(np.linalg.norm(t), 1e-12)
+            step[:3, :3] = r
             return step, True, int(in_front)
     step[:3, :3] = rotation
     return step, True, rot_inliers

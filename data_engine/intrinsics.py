@@ -150,6 +150,9 @@ class FocalConfig:
         min_frames: fewer qualifying frames -> the prior.
         max_relative_std: a larger standard deviation of ``log f`` -> the prior.
         prior_fov_deg: the fallback horizontal FoV.
+        max_frames: at most this many frames (evenly spaced) enter the search; each costs a PnP
+            per candidate focal length, and past a few dozen views the estimate is limited by
+            the hands' shape, not by the number of frames.
     """
 
     fov_range_deg: tuple[float, float] = (30.0, 130.0)
@@ -158,6 +161,7 @@ class FocalConfig:
     min_frames: int = 10
     max_relative_std: float = 0.1
     prior_fov_deg: float = 75.0
+    max_frames: int = 100
 
 
 @dataclass(frozen=True)
@@ -192,7 +196,10 @@ def estimate_focal(keypoints: ArrayLike, width: int, height: int, config: FocalC
     if points.ndim != 3 or points.shape[1:] != (hand.NUM_KEYPOINTS, 2):
         raise ValueError(f"keypoints: expected shape (T, 21, 2), got {points.shape}")
     palm = points[:, list(PALM)]
-    palm = np.ascontiguousarray(palm[np.isfinite(palm).all(axis=(1, 2))])
+    palm = palm[np.isfinite(palm).all(axis=(1, 2))]
+    if len(palm) > config.max_frames:
+        palm = palm[np.linspace(0, len(palm) - 1, config.max_frames).round().astype(int)]
+    palm = np.ascontiguousarray(palm)
     centre = np.array([width / 2, height / 2])
     prior = Intrinsics.from_fov(config.prior_fov_deg, width, height)
     if len(palm) < config.min_frames:

@@ -110,7 +110,11 @@ class HandDetections:
 
 class HandBackend(Protocol):
     """A stage-5 detector. ``frames`` are (T, H, W, 3) RGB; ``video_path`` lets backends that read
-    sidecar files (oracle truth, imported estimator outputs) find them."""
+    sidecar files (oracle truth, imported estimator outputs) find them. Sidecar backends return
+    the whole video whatever ``frames`` holds (they accept None) and set ``reads_frames`` False,
+    so the pipeline need not decode for them."""
+
+    reads_frames: bool
 
     def detect(self, frames: np.ndarray, video_path: Path | None = None) -> HandDetections: ...
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -42,6 +43,8 @@ class ImportedBackend:
         path: the npz, or None for the sidecar beside the video.
         intrinsics: (3, 3) camera matrix for the 2D keypoints; else built from the npz's ``focal``.
     """
+
+    reads_frames: ClassVar[bool] = False  # reads a sidecar file; the pipeline skips decoding for it
 
     path: Path | None = None
     intrinsics: np.ndarray | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -38,6 +38,8 @@ def chirality(keypoints: np.ndarray) -> np.ndarray:
 class MediaPipeBackend:
     """Attributes mirror ``mp.solutions.hands.Hands``' options; ``min_chirality`` is the score
     below which the geometric side is ambiguous and tracking decides."""
+
+    reads_frames: ClassVar[bool] = True  # detects on the decoded frames
 
     min_detection_confidence: float = 0.3
     min_tracking_confidence: float = 0.3

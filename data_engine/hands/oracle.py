@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -27,6 +28,8 @@ class OracleBackend:
         min_visible: a hand with fewer visible keypoints counts as missing, as for a detector.
         seed: noise and dropout are reproducible.
     """
+
+    reads_frames: ClassVar[bool] = False  # reads a sidecar file; the pipeline skips decoding for it
 
     noise_px: float = 0.0
     noise_m: float = 0.0
