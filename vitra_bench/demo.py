@@ -1,8 +1,9 @@
 """The demo: the whole chain that exists so far, small, on the embedded default, under one run directory.
 
-Today: HumanSim clips -> corpus (straight from the clips' truth, until the data engine sits between
-them) -> schema check -> summary and plot. Each later part of the suite inserts or appends its stage
-here (data engine, pretraining, benchmark, robot...), so ``make demo`` always runs everything that works.
+Today: HumanSim clips -> truth corpus (the upper bound) and data engine (oracle hands with
+detector-like noise; MediaPipe is an optional extra) -> engine corpus -> its score against the
+truth -> schema check -> summary and plot. Each later part of the suite appends its stage here
+(pretraining, benchmark, robot...), so ``make demo`` always runs everything that works.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from data_engine.pipeline import EngineConfig
 from envs.humansim.generate import HumanSimConfig
 from vitra_bench.config import save_config
 from vitra_bench.stages import Stage, run_stages, stage_dir
@@ -26,10 +28,14 @@ class DemoConfig:
         default_factory=lambda: HumanSimConfig(preset="wild", clips=3, width=320, height=240, seconds=4.0)
     )
     """The input clips (their ``out`` is replaced by ``<out>/humansim``)."""
+    engine: EngineConfig = field(default_factory=lambda: EngineConfig(hands="oracle"))
+    """The data engine (``videos`` and ``out`` are replaced by the run's folders)."""
 
 
 def demo_stages(config: DemoConfig) -> list[Stage]:
-    corpus = stage_dir(config.out, "corpus") / "corpus"
+    truth_corpus = stage_dir(config.out, "truth_corpus") / "corpus"
+    corpus = stage_dir(config.out, "engine") / "corpus"
+    clips = stage_dir(config.out, "humansim")
 
     def make_clips(out: Path) -> None:
         from envs.humansim.generate import generate
@@ -38,10 +44,25 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
         generate(replace(config.humansim, out=out))
         show_clip(out / "clip_000000.mp4", out / "clip_000000_truth.png")
 
-    def make_corpus(out: Path) -> None:
+    def make_truth_corpus(out: Path) -> None:
         from envs.humansim.truth import write_truth_corpus
 
-        write_truth_corpus(stage_dir(config.out, "humansim"), corpus)
+        write_truth_corpus(clips, truth_corpus)
+
+    def run_engine(out: Path) -> None:
+        from data_engine.runners import run_engine
+
+        summary = run_engine(replace(config.engine, videos=clips, out=corpus))
+        (out / "summary.txt").write_text("\n".join(summary.lines()) + "\n")
+
+    def score_engine(out: Path) -> None:
+        from data_engine.score import score_corpus, summary_row
+        from vitra_bench.benchmarking import markdown_table
+
+        scores = score_corpus(corpus, clips)
+        rows = [s.row() for s in scores] + [summary_row(scores) | {"video": "engine corpus"}]
+        rows.append(summary_row(score_corpus(truth_corpus, clips)) | {"video": "truth corpus (upper bound)"})
+        (out / "score.md").write_text(markdown_table(rows) + "\n")
 
     def validate(out: Path) -> None:
         from vitra_bench.corpus import validate_corpus
@@ -62,9 +83,11 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
 
     return [
         Stage("humansim", "render procedural egocentric clips with hidden ground truth", make_clips),
-        Stage("corpus", "write one episode per ground-truth segment (the data engine's upper bound)", make_corpus),
-        Stage("validate", "check the corpus against the schema", validate),
-        Stage("inspect", "summarise the corpus and plot its first episode", inspect),
+        Stage("truth_corpus", "write one episode per ground-truth segment (the data engine's upper bound)", make_truth_corpus),
+        Stage("engine", "run the data engine on the clips (oracle hands with noise)", run_engine),
+        Stage("engine_score", "score the engine corpus against the truth", score_engine),
+        Stage("validate", "check the engine corpus against the schema", validate),
+        Stage("inspect", "summarise the engine corpus and plot its first episode", inspect),
     ]
 
 
