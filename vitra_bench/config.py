@@ -56,7 +56,13 @@ def parse_config(
         return draccus.parse(config_class, config_path=config_path, args=args, exit_on_error=False)
     except (DraccusException, argparse.ArgumentError) as err:
         source = f" (from {config_path})" if config_path is not None else ""
-        raise ConfigError(f"{config_class.__name__}{source}: {err}") from err
+        # draccus says only "couldn't instantiate" when a __post_init__ check refuses a value; the
+        # check's own message is the root of the exception chain
+        reason: BaseException = err
+        while reason.__cause__ is not None:
+            reason = reason.__cause__
+        detail = f"{err} ({reason})" if reason is not err else str(err)
+        raise ConfigError(f"{config_class.__name__}{source}: {detail}") from err
 
 
 def load_config(config_class: type[C], path: str | Path) -> C:

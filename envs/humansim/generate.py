@@ -71,6 +71,10 @@ class HumanSimConfig:
     """Motion blur, sensor noise and compression in the wild preset (never in lab)."""
     crf: int = 20
     """H.264 quality of the mp4 (lower is better; the data engine sees these compressed frames)."""
+    script: Literal["activity", "grasp_eval"] = "activity"
+    """``activity``: free-form bimanual activities; ``grasp_eval``: VITRA's grasp evaluation, one
+    hand starting still about 20 cm from the first prop (in the unseen split, of a held-out
+    category), then grasping and lifting it (``motions.reach_from_distance``)."""
 
 
 def _categories(split: str, preset: str) -> tuple[str, ...]:
@@ -129,7 +133,7 @@ class ClipSetup:
 def setup_clip(config: HumanSimConfig, index: int) -> ClipSetup:
     """Draw clip ``index``: room, props, person, motion script and camera, and compile the scene."""
     from envs.humansim import hand_model, scene
-    from envs.humansim.motions import make_choreography
+    from envs.humansim.motions import make_choreography, reach_from_distance
 
     rng = clip_rng(config, index)
     environments = SEEN_ENVIRONMENTS if config.split == "seen" else UNSEEN_ENVIRONMENTS
@@ -142,10 +146,16 @@ def setup_clip(config: HumanSimConfig, index: int) -> ClipSetup:
     props = make_props(rng, config, table)
     beta = rng.normal(0.0, 1.0, hk.NUM_BETAS)  # one person: both hands share a shape
     num_frames = None if config.seconds is None else max(2, round(config.seconds * config.fps))
-    choreography = make_choreography(
-        rng, props, table.height, num_frames, config.fps, config.preset,
-        table_center=table.center, betas={side: beta for side in HANDS}, workspace=table.reach_region,
-    )  # fmt: skip
+    if config.script == "grasp_eval":
+        choreography = reach_from_distance(
+            rng, props[0], table.height, hand=str(rng.choice(HANDS)), others=props[1:], fps=config.fps,
+            table_center=table.center, beta=beta, num_frames=num_frames,
+        )  # fmt: skip
+    else:
+        choreography = make_choreography(
+            rng, props, table.height, num_frames, config.fps, config.preset,
+            table_center=table.center, betas={side: beta for side in HANDS}, workspace=table.reach_region,
+        )  # fmt: skip
     camera = make_camera(rng, config, choreography.num_frames, table)
     built = scene.build_scene(rng, scene_config, props)
     appearance = hand_model.sample_appearance(rng)
@@ -227,6 +237,7 @@ def render_clip(config: HumanSimConfig, index: int) -> tuple[ClipTruth, np.ndarr
         meta={
             "preset": config.preset,
             "split": config.split,
+            "script": config.script,
             "seed": config.seed,
             "index": index,
             "camera": camera.mode,
