@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from vitra_bench.cli.common import add_config_command
+from vitra_bench.cli.teledata import register_into as register_teledata
 from vitra_bench.episode import HANDS, Episode
 from vitra_bench.layout import ACTION_SLICES, FINGERS, ROTATION, TRANSLATION
 from vitra_bench.synthetic import SyntheticConfig, write_synthetic_corpus
@@ -47,6 +48,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     vitra.set_defaults(run=run_import_vitra)
 
     add_config_command(sub, "synth", SyntheticConfig, run_synth, "write a kinematic synthetic corpus (tests, demos)")
+    register_teledata(sub)
 
 
 def run_validate(args: argparse.Namespace) -> int:
