@@ -1,0 +1,26 @@
+"""One way to name a policy on the command line: a checkpoint directory, a training run, or a baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from policies.base import Policy
+
+BASELINES = ("initial",)
+
+
+def load_named_policy(name: str | Path, device: str = "cpu") -> Policy:
+    """``"initial"`` (the no-motion baseline), a checkpoint written by ``save_policy``, or a training
+    run directory (its newest complete checkpoint)."""
+    if str(name) == "initial":
+        from policies.baselines import InitialPositionPolicy
+
+        return InitialPositionPolicy()
+    from policies.checkpoints import load_policy
+    from policies.train import checkpoint_dirs
+
+    path = Path(name)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such policy checkpoint (or use one of: {', '.join(BASELINES)})")
+    runs = checkpoint_dirs(path)
+    return load_policy(runs[-1] if runs else path, device)
