@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from vitra_bench.cli.common import add_config_command
 
@@ -17,6 +18,10 @@ class TruthCorpusConfig:
     """Folder of finished HumanSim clips."""
     out: Path = Path("runs/humansim_truth_corpus")
     """Corpus directory (created, or resumed)."""
+    labels: Literal["truth", "narrations"] = "truth"
+    """``truth``: one episode per true segment with its instruction (the engine's upper bound);
+    ``narrations``: a 2-s window around each coarse narration with its sentence (the paper's
+    "original human annotations" condition)."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -52,10 +57,12 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_to_corpus(config: TruthCorpusConfig) -> int:
+    from envs.humansim.narrations import write_narration_corpus
     from envs.humansim.truth import write_truth_corpus
     from vitra_bench.config import save_config
 
-    root = write_truth_corpus(config.clips, config.out)
+    write = write_truth_corpus if config.labels == "truth" else write_narration_corpus
+    root = write(config.clips, config.out)
     save_config(config, root)
     print(f"wrote {root}")
     return 0
