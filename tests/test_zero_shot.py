@@ -88,3 +88,42 @@ def test_sweep_trains_evaluates_and_resumes(clips, tmp_path):
     assert np.isfinite(table["d_hand_obj_cm"]).all()
     again = sweep(config)
     assert list(again["elapsed_s"]) == list(table["elapsed_s"])  # nothing was rerun
+
+
+def test_condition_configs_and_ordering():
+    import pandas as pd
+
+    from policies.conditions import ConditionsConfig, condition_training, ordering_agreement
+
+    config = ConditionsConfig(engine_corpus=Path("engine"), lab_corpus=Path("lab"))
+    assert condition_training(config, "initial") is None
+    assert condition_training(config, "no_augmentation").augment is False
+    assert condition_training(config, "bidirectional").policy.causal is False
+    assert condition_training(config, "full").policy.causal and condition_training(config, "full").augment
+    assert condition_training(config, "lab").corpus == Path("lab")
+    with pytest.raises(ValueError, match="narration_corpus"):
+        condition_training(config, "narrations")
+    with pytest.raises(ValueError, match="unknown condition"):
+        ConditionsConfig(conditions="full,magic").selected()
+    agree = pd.DataFrame({"condition": ["initial", "lab", "full"], "d_hand_obj_cm": [20.0, 15.0, 9.0]})
+    assert ordering_agreement(agree) == "orderings agree on all 3 pairs of the paper's conditions"
+    swapped = agree.assign(d_hand_obj_cm=[20.0, 8.0, 9.0])
+    assert "differ on: lab vs full" in ordering_agreement(swapped)
+
+
+def test_conditions_run_and_resume(clips, tmp_path):
+    from policies.conditions import ConditionsConfig, condition_rows, run_conditions
+
+    corpus = write_synthetic_corpus(SyntheticConfig(out=tmp_path / "c", episodes=2, frames=24, width=48, height=36), progress=False)
+    train = TrainConfig(
+        policy=dataclasses.replace(VitraConfig.tiny(), noise_draws=1), max_steps=1, batch_size=2, warmup_steps=1,
+        freeze_backbone_steps=0, save_every=1, progress=False,
+    )  # fmt: skip
+    config = ConditionsConfig(out=tmp_path / "cond", eval_clips=clips, engine_corpus=corpus, conditions="initial,full", samples=1, train=train)
+    results = run_conditions(config)
+    assert sorted(results["condition"].unique()) == ["full", "initial"]
+    rows = {row["condition"]: row for row in condition_rows(results)}
+    assert rows["initial"]["paper avg / median"] == "20.0 / 20.0" and rows["full"]["n"] == 1
+    stamp = (tmp_path / "cond" / "full" / "seed0" / "result.json").stat().st_mtime_ns
+    run_conditions(config)
+    assert (tmp_path / "cond" / "full" / "seed0" / "result.json").stat().st_mtime_ns == stamp
