@@ -80,6 +80,9 @@ class TrainConfig:
     """The model (ignored, except the overrides below, when ``init_checkpoint`` is set)."""
     init_checkpoint: Path | None = None
     """Start from this checkpoint's weights, config and statistics (fine-tuning a pretrained model)."""
+    stats_from_corpus: bool = False
+    """With ``init_checkpoint``: normalise by this corpus's statistics instead of the checkpoint's
+    (a new embodiment, e.g. robot fine-tuning after human pretraining)."""
     wrist_loss_weight: float | None = None
     """Override of the model's wrist loss weight (robot fine-tuning: 1.6)."""
     finger_loss_weight: float | None = None
@@ -228,6 +231,8 @@ def build_policy(config: TrainConfig, corpus: Any) -> nn.Module:
         if not Path(config.init_checkpoint).is_dir():
             raise FileNotFoundError(f"init_checkpoint {config.init_checkpoint} is not a checkpoint directory")
         policy = load_policy(config.init_checkpoint)
+        if config.stats_from_corpus:
+            policy.set_stats(corpus_sample_stats(corpus))
     else:
         policy = VitraPolicy(dataclasses.replace(config.policy), corpus_sample_stats(corpus))
     for name in ("wrist_loss_weight", "finger_loss_weight", "noise_draws", "state_dropout"):
@@ -279,7 +284,7 @@ def checkpoint_dirs(run_dir: Path) -> list[Path]:
 
 def check_resumable(config: TrainConfig, checkpoint: Path) -> None:
     """Refuse to resume from ``checkpoint`` under a config that would compute something else."""
-    saved = load_config(TrainConfig, checkpoint / CONFIG_FILENAME)
+    saved = load_config(type(config), checkpoint / CONFIG_FILENAME)
     runtime = {name: getattr(config, name) for name in RUNTIME_FIELDS}
     if dataclasses.replace(saved, **runtime) != config:
         ours, theirs = dataclasses.asdict(config), dataclasses.asdict(saved)
@@ -541,3 +546,19 @@ def save_checkpoint(
         plot_metrics(run_dir)
     accelerator.wait_for_everyone()
     return final
+
+
+@dataclass
+class FinetuneConfig(TrainConfig):
+    """``vitra-bench finetune``: training with the paper's robot fine-tuning settings (VITRA_FACTS.md,
+    "Model"): wrist/joint loss weights 1.6/0.4, 2 noise draws, no frozen stage, AdamW betas (0.9, 0.95),
+    the robot data's own normalisation statistics. Without ``init_checkpoint`` it is the
+    no-pretraining baseline: the same model trained from scratch on the robot data."""
+
+    wrist_loss_weight: float | None = 1.6
+    finger_loss_weight: float | None = 0.4
+    noise_draws: int | None = 2
+    freeze_backbone_steps: int = 0
+    betas: tuple[float, float] = (0.9, 0.95)
+    stats_from_corpus: bool = True
+    output_dir: Path = Path("runs/finetune")

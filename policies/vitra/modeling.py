@@ -66,7 +66,6 @@ class VitraPolicy(nn.Module):
     ) -> None:
         super().__init__()
         self.config = config
-        self.stats = stats
         self.backbone = build_backbone(config, architecture_dir)
         pose_indices = _state_pose_indices()
         state_indices = torch.arange(config.state_dim) if config.use_beta else pose_indices
@@ -88,13 +87,22 @@ class VitraPolicy(nn.Module):
         self.null_condition = nn.Parameter(torch.randn(self.backbone.hidden_size))
         self.diffusion = ActionDiffusion(config.num_train_timesteps, config.num_inference_steps)
         # Not persistent: stats.json is their one stored copy (see policies.checkpoints).
+        for name, dim in (("action", config.action_dim), ("state", config.state_dim)):
+            self.register_buffer(f"{name}_mean", torch.zeros(dim), persistent=False)
+            self.register_buffer(f"{name}_scale", torch.ones(dim), persistent=False)
+        self.set_stats(stats)
+
+    def set_stats(self, stats: SampleStats | None) -> None:
+        """Normalise with ``stats`` from now on: fine-tuning on another embodiment starts from the
+        pretrained weights but must normalise the new data by its own statistics."""
+        self.stats = stats
         for name, dim, feature in (
-            ("action", config.action_dim, stats and stats.action),
-            ("state", config.state_dim, stats and stats.state),
+            ("action", self.config.action_dim, stats and stats.action),
+            ("state", self.config.state_dim, stats and stats.state),
         ):
             mean, scale = _stat_tensors(feature, dim, name)
-            self.register_buffer(f"{name}_mean", mean, persistent=False)
-            self.register_buffer(f"{name}_scale", scale, persistent=False)
+            getattr(self, f"{name}_mean").copy_(mean)
+            getattr(self, f"{name}_scale").copy_(scale)
 
     @property
     def device(self) -> torch.device:
