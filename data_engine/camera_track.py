@@ -64,6 +64,9 @@ class TrackConfig:
             triangulate in front of both cameras (otherwise the baseline is too small to trust it).
         min_points: fewer surviving corners leave the pair untracked (identity step).
         smooth_window: Savitzky-Golay window in frames (odd; 0 or 1 disables smoothing).
+        max_side: frames are downscaled so their longer side has at most this many pixels (and the
+            intrinsics with them); rotation needs the spread of the corners, not the resolution,
+            and tracking cost grows with the pixel count (0: full resolution).
     """
 
     max_corners: int = 500
@@ -75,6 +78,7 @@ class TrackConfig:
     min_front: float = 0.8
     min_points: int = 15
     smooth_window: int = 7
+    max_side: int = 320
 
 
 @dataclass(frozen=True)
@@ -104,10 +108,14 @@ def camera_track(
 
     ``hand_masks`` (T, H, W) bool marks pixels to ignore (hands, arms, held objects).
     """
-    k = np.asarray(intrinsics, float)
     num = len(frames)
-    grey = [cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in frames]
-    keep = [_keep_mask(None if hand_masks is None else hand_masks[t], grey[t].shape, config) for t in range(num)]
+    height, width = np.shape(frames)[1:3]
+    scale = min(1.0, config.max_side / max(height, width)) if config.max_side > 0 else 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    k = np.diag([size[0] / width, size[1] / height, 1.0]) @ np.asarray(intrinsics, float)
+    grey = [cv2.resize(cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA) for f in frames]
+    small_masks = None if hand_masks is None else [cv2.resize(m.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0 for m in hand_masks]
+    keep = [_keep_mask(None if small_masks is None else small_masks[t], grey[t].shape, config) for t in range(num)]
     extrinsics = np.tile(np.eye(4), (num, 1, 1))
     tracked = np.ones(num, bool)
     inliers = np.zeros(num, int)

@@ -18,6 +18,7 @@ import gymnasium as gym
 import numpy as np
 
 from envs.robot.registration import env_id
+from vitra_bench.stats import wilson_interval
 from vitra_bench.tasks import get_task
 
 Policy = Callable[[dict[str, np.ndarray], list[str]], np.ndarray]
@@ -32,15 +33,6 @@ def make_vector_env(
     if asynchronous:
         return gym.vector.AsyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
     return gym.vector.SyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
-
-
-def _wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
 def evaluate(
@@ -89,7 +81,8 @@ def evaluate(
     finally:
         env.close()
     wins = sum(e["success"] for e in per_episode)
-    low, high = _wilson(wins, len(per_episode))
+    interval = wilson_interval(wins, len(per_episode))
+    low, high = interval.low, interval.high
     return {
         "task": spec.name,
         "split": split,

@@ -1,0 +1,42 @@
+"""``vitra-bench eval``: outputs, Wilson interval and determinism for a fixed seed."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from policies.checkpoints import save_policy
+from policies.vitra import VitraConfig, VitraPolicy
+from vitra_bench.corpus.video import decode_video
+from vitra_bench.sim_eval import EvalConfig, evaluate, prompt
+
+
+def test_prompt_has_no_left_hand():
+    assert prompt("Put the cup in the box") == "Left hand: None. Right hand: Put the cup in the box."
+
+
+def test_outputs_and_interval(tmp_path):
+    info = evaluate(EvalConfig(policy="initial", trials=2, max_steps=5, videos=1, out=tmp_path))
+    aggregated = info["aggregated"]
+    assert aggregated["n_episodes"] == 2 and aggregated["pc_success"] == 0.0
+    assert aggregated["ci95_pc_success"] == pytest.approx([0.0, 65.76], abs=0.01)  # Wilson, 0 of 2
+    assert json.loads((tmp_path / "eval_info.json").read_text())["per_episode"][1]["seed"] == 1
+    assert (tmp_path / "episodes.parquet").exists()
+    assert len(decode_video(tmp_path / "videos" / "episode_0.mp4")) == 6  # reset frame + 5 steps
+    assert not (tmp_path / "videos" / "episode_1.mp4").exists()
+
+
+def test_same_seed_same_trial(tmp_path):
+    import torch
+
+    torch.manual_seed(0)
+    checkpoint = save_policy(tmp_path / "policy", VitraPolicy(VitraConfig.tiny()))
+    runs = []
+    for name in ("a", "b"):
+        config = EvalConfig(policy=str(checkpoint), trials=1, max_steps=6, execution_horizon=3, seed=5, out=tmp_path / name)
+        evaluate(config)
+        runs.append(decode_video(tmp_path / name / "videos" / "episode_0.mp4"))
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert np.abs(runs[0][-1].astype(int) - runs[0][0].astype(int)).max() > 0  # the random policy moved the arm
