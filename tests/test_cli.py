@@ -88,14 +88,17 @@ def test_demo_runs_every_stage_then_reuses_them(tmp_path: Path, capsys: pytest.C
     out = tmp_path / "demo"
     args = ["demo", f"--out={out}", "--humansim.preset=lab", "--humansim.clips=1", "--humansim.seconds=null"]
     args += ["--humansim.width=160", "--humansim.height=120"]
+    args += ["--grasp_eval.clips=1", "--grasp_eval.preset=lab", "--grasp_eval.width=160", "--grasp_eval.height=120"]
+    args += ["--pretrain.max_steps=2", "--pretrain.batch_size=2", "--pretrain.save_every=2", "--pretrain.policy.noise_draws=1", "--samples=1"]
     assert main(args) == 0
-    stages = ("humansim", "truth_corpus", "engine", "engine_score", "validate", "inspect")
+    stages = ("humansim", "grasp_eval", "truth_corpus", "engine", "engine_score", "validate", "inspect", "pretrain", "zero_shot")
     for stage in stages:
         assert (out / stage / ".done").exists()
     assert (out / "humansim" / "clip_000000_truth.png").exists()
     assert (out / "inspect" / "episode_000000.png").exists()
     assert json.loads((out / "inspect" / "summary.json").read_text())["episodes"] > 0
     assert "truth corpus (upper bound)" in (out / "engine_score" / "score.md").read_text()
+    assert "| pretrained | d_hand_obj_cm |" in (out / "zero_shot" / "zero_shot.md").read_text()
     assert "clips: 1" in (out / "config.yaml").read_text()
     capsys.readouterr()
     assert main(args) == 0

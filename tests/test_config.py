@@ -53,6 +53,13 @@ class RunConfig:
 
 
 @dataclass
+class Tuned:
+    """A nested config whose factory differs from its class defaults (as DemoConfig's do)."""
+
+    train: Train = field(default_factory=lambda: Train(steps=99, optim=Optim(lr=0.5)))
+
+
+@dataclass
 class Required:
     seed: int
 
@@ -189,3 +196,12 @@ def test_nested_dataclasses_defined_in_a_function_do_not_resolve():
 
     with pytest.raises(NameError):
         parse_config(Outer, args=[])
+
+
+def test_overriding_one_nested_field_keeps_the_factory_defaults(tmp_path):
+    config = parse_config(Tuned, args=["--train.optim.warmup=3"])
+    assert (config.train.steps, config.train.optim.lr, config.train.optim.warmup) == (99, 0.5, 3)
+    path = tmp_path / "partial.yaml"
+    path.write_text("train:\n  optim:\n    betas: [0.8, 0.9]\n")
+    config = parse_config(Tuned, args=[f"--config_path={path}", "--train.steps=5"])
+    assert (config.train.steps, config.train.optim.lr, config.train.optim.betas) == (5, 0.5, (0.8, 0.9))

@@ -24,11 +24,14 @@ Rules for config dataclasses, found by testing draccus 0.11 (tests/test_config.p
 from __future__ import annotations
 
 import argparse
+import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
 import draccus
+import yaml
 from draccus.utils import DraccusException
 
 C = TypeVar("C")
@@ -49,13 +52,28 @@ def parse_config(
     """Build ``config_class`` from defaults, then the YAML file, then ``args`` (``sys.argv[1:]``
     when ``None``). ``--config_path FILE`` in ``args`` replaces ``config_path``.
 
+    The defaults are the *instance* ``config_class()``, nested default factories included: draccus
+    on its own rebuilds a nested dataclass from its class defaults as soon as one of its fields is
+    given (in the file or as ``--a.b=x``), silently dropping what the outer ``default_factory`` set
+    (``--engine.workers=2`` would reset ``engine.hands`` to the class default). So the full default
+    tree is written out, the file is merged into it, and draccus parses the merged file.
+
     Raises:
         ConfigError: naming the offending field (draccus's ``a.b`` path) or argument.
     """
+    args = list(sys.argv[1:] if args is None else args)
+    args, from_args = _pop_config_path(args)
+    config_path = from_args or config_path
+    source = f" (from {config_path})" if config_path is not None else ""
     try:
-        return draccus.parse(config_class, config_path=config_path, args=args, exit_on_error=False)
+        tree = _default_tree(config_class)
+        if config_path is not None:
+            tree = _merge(tree, _read_yaml(Path(config_path)))
+        with tempfile.TemporaryDirectory() as folder:
+            merged = Path(folder) / "config.yaml"
+            merged.write_text(yaml.safe_dump(tree, sort_keys=False), encoding="utf-8")
+            return draccus.parse(config_class, config_path=merged, args=args, exit_on_error=False)
     except (DraccusException, argparse.ArgumentError) as err:
-        source = f" (from {config_path})" if config_path is not None else ""
         # draccus says only "couldn't instantiate" when a __post_init__ check refuses a value; the
         # check's own message is the root of the exception chain
         reason: BaseException = err
@@ -63,6 +81,51 @@ def parse_config(
             reason = reason.__cause__
         detail = f"{err} ({reason})" if reason is not err else str(err)
         raise ConfigError(f"{config_class.__name__}{source}: {detail}") from err
+
+
+def _default_tree(config_class: type) -> dict:
+    """The default instance as a YAML-ready mapping; empty for a class with required fields (or
+    one draccus cannot encode), where draccus's own defaults and errors apply."""
+    try:
+        return draccus.encode(config_class())
+    except TypeError:
+        return {}
+
+
+def _pop_config_path(args: list[str]) -> tuple[list[str], str | None]:
+    """``args`` without ``--config_path FILE`` / ``--config_path=FILE``, and that file."""
+    rest, path = [], None
+    iterator = iter(args)
+    for arg in iterator:
+        if arg == "--config_path":
+            path = next(iterator, None)
+            if path is None:
+                raise ConfigError("--config_path needs a file")
+        elif arg.startswith("--config_path="):
+            path = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    return rest, path
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read config file: {err}") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config file must hold a mapping of field names to values")
+    return data
+
+
+def _merge(base: dict, override: dict) -> dict:
+    """``override`` on top of ``base``, recursively for nested mappings."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def load_config(config_class: type[C], path: str | Path) -> C:

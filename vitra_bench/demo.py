@@ -1,9 +1,12 @@
-"""The demo: the whole chain that exists so far, small, on the embedded default, under one run directory.
+"""The demo and the reference run: the whole chain under one run directory, one stage per folder.
 
-Today: HumanSim clips -> truth corpus (the upper bound) and data engine (oracle hands with
-detector-like noise; MediaPipe is an optional extra) -> engine corpus -> its score against the
-truth -> schema check -> summary and plot. Each later part of the suite appends its stage here
-(pretraining, benchmark, robot...), so ``make demo`` always runs everything that works.
+HumanSim clips (seen rooms) and grasp-evaluation clips (unseen rooms and categories) -> truth
+corpus (the upper bound) and data engine (oracle hands with detector-like noise; MediaPipe is an
+optional extra) -> engine corpus -> its score against the truth -> schema check -> tiny
+pretraining -> zero-shot grasp benchmark against the no-motion baseline -> (optionally) the
+conditions table and the scaling sweep -> report. The embedded default is small (minutes on 2
+cores); ``--config_path configs/reference.yaml`` is the larger reference run whose outputs are
+committed in ``results/``. A rerun reuses finished stages.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from data_engine.pipeline import EngineConfig
 from envs.humansim.generate import HumanSimConfig
+from policies.train import TrainConfig
 from vitra_bench.config import save_config
 from vitra_bench.stages import Stage, run_stages, stage_dir
 
@@ -30,12 +34,24 @@ class DemoConfig:
     """The input clips (their ``out`` is replaced by ``<out>/humansim``)."""
     engine: EngineConfig = field(default_factory=lambda: EngineConfig(hands="oracle"))
     """The data engine (``videos`` and ``out`` are replaced by the run's folders)."""
+    grasp_eval: HumanSimConfig = field(
+        default_factory=lambda: HumanSimConfig(preset="wild", split="unseen", script="grasp_eval", clips=3, seed=1000, width=320, height=240)
+    )
+    """Zero-shot evaluation clips: unseen rooms, held-out categories, the hand 20 cm from the target."""
+    pretrain: TrainConfig = field(
+        default_factory=lambda: TrainConfig(max_steps=60, batch_size=8, warmup_steps=10, freeze_backbone_steps=20, save_every=60, progress=False)
+    )
+    """Pretraining on the engine corpus (``corpus`` and ``output_dir`` are set by the run)."""
+    samples: int = 3
+    """Action chunks sampled per zero-shot case."""
 
 
 def demo_stages(config: DemoConfig) -> list[Stage]:
     truth_corpus = stage_dir(config.out, "truth_corpus") / "corpus"
     corpus = stage_dir(config.out, "engine") / "corpus"
     clips = stage_dir(config.out, "humansim")
+    grasp_clips = stage_dir(config.out, "grasp_eval")
+    pretrained = stage_dir(config.out, "pretrain") / "run"
 
     def make_clips(out: Path) -> None:
         from envs.humansim.generate import generate
@@ -81,13 +97,45 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
         with Corpus(corpus) as reader:
             plot_episode(reader.episode(0), reader.frames(0), out / "episode_000000.png")
 
+    def make_grasp_clips(out: Path) -> None:
+        from envs.humansim.generate import generate
+
+        generate(replace(config.grasp_eval, out=out))
+
+    def pretrain(out: Path) -> None:
+        import torch
+
+        from policies.train import train
+
+        torch.set_num_threads(1)
+        train(replace(config.pretrain, corpus=corpus, output_dir=pretrained))
+
+    def zero_shot(out: Path) -> None:
+        import torch
+
+        from policies.loading import load_named_policy
+        from vitra_bench.benchmarking import markdown_table
+        from vitra_bench.zero_shot import evaluate_grasp, grasp_cases, summarize
+
+        torch.set_num_threads(1)
+        cases = grasp_cases(grasp_clips)
+        rows = []
+        for name, policy in (("initial position", load_named_policy("initial")), ("pretrained", load_named_policy(pretrained))):
+            results = evaluate_grasp(policy, cases, config.samples)
+            results.to_csv(out / f"{name.replace(' ', '_')}_cases.csv", index=False)
+            rows += [{"policy": name, **row} for row in summarize(results, ["d_hand_obj_cm", "ade_cm", "fde_cm"])]
+        (out / "zero_shot.md").write_text(markdown_table(rows) + "\n")
+
     return [
         Stage("humansim", "render procedural egocentric clips with hidden ground truth", make_clips),
+        Stage("grasp_eval", "render zero-shot grasp clips (unseen rooms and categories)", make_grasp_clips),
         Stage("truth_corpus", "write one episode per ground-truth segment (the data engine's upper bound)", make_truth_corpus),
         Stage("engine", "run the data engine on the clips (oracle hands with noise)", run_engine),
         Stage("engine_score", "score the engine corpus against the truth", score_engine),
         Stage("validate", "check the engine corpus against the schema", validate),
         Stage("inspect", "summarise the engine corpus and plot its first episode", inspect),
+        Stage("pretrain", "pretrain a tiny VITRA policy on the engine corpus", pretrain),
+        Stage("zero_shot", "zero-shot grasp prediction: pretrained policy vs the no-motion baseline", zero_shot),
     ]
 
 
