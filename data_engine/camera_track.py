@@ -39,6 +39,7 @@ renormalised, which is valid for the small rotations within one window.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -179,11 +180,15 @@ def _fit_rotation(p: np.ndarray, q: np.ndarray, k: np.ndarray, threshold_px: flo
     rays_p, rays_q = _rays(p, k), _rays(q, k)
     rng = np.random.default_rng(0)
     best = np.zeros(len(p), bool)
-    for _ in range(iterations):
+    needed, drawn = iterations, 0
+    while drawn < needed:  # adaptive RANSAC: stop once a better 2-point sample is unlikely (p = 0.999)
         pick = rng.choice(len(p), 2, replace=False)
         inl = _residual_px(_kabsch(rays_p[pick], rays_q[pick]), rays_p, q, k) < threshold_px
         if inl.sum() > best.sum():
             best = inl
+            ratio = min(best.mean(), 1 - 1e-9)
+            needed = min(iterations, math.ceil(math.log(1e-3) / math.log(1 - ratio**2)))
+        drawn += 1
     rotation = _kabsch(rays_p[best], rays_q[best])
     final = _residual_px(rotation, rays_p, q, k) < threshold_px
     return _kabsch(rays_p[final], rays_q[final]), int(final.sum())
