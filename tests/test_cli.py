@@ -91,7 +91,7 @@ def test_demo_runs_every_stage_then_reuses_them(tmp_path: Path, capsys: pytest.C
     args += ["--grasp_eval.clips=1", "--grasp_eval.preset=lab", "--grasp_eval.width=160", "--grasp_eval.height=120"]
     args += ["--pretrain.max_steps=2", "--pretrain.batch_size=2", "--pretrain.save_every=2", "--pretrain.policy.noise_draws=1", "--samples=1"]
     assert main(args) == 0
-    stages = ("humansim", "grasp_eval", "truth_corpus", "engine", "engine_score", "validate", "inspect", "pretrain", "zero_shot")
+    stages = ("humansim", "grasp_eval", "truth_corpus", "engine", "engine_score", "validate", "inspect", "pretrain", "zero_shot", "report")
     for stage in stages:
         assert (out / stage / ".done").exists()
     assert (out / "humansim" / "clip_000000_truth.png").exists()
@@ -99,6 +99,8 @@ def test_demo_runs_every_stage_then_reuses_them(tmp_path: Path, capsys: pytest.C
     assert json.loads((out / "inspect" / "summary.json").read_text())["episodes"] > 0
     assert "truth corpus (upper bound)" in (out / "engine_score" / "score.md").read_text()
     assert "| pretrained | d_hand_obj_cm |" in (out / "zero_shot" / "zero_shot.md").read_text()
+    report = (out / "report" / "REPORT.md").read_text()
+    assert "## Zero-shot grasp prediction" in report and "| engine_score |" in report
     assert "clips: 1" in (out / "config.yaml").read_text()
     capsys.readouterr()
     assert main(args) == 0

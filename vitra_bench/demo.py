@@ -44,6 +44,17 @@ class DemoConfig:
     """Pretraining on the engine corpus (``corpus`` and ``output_dir`` are set by the run)."""
     samples: int = 3
     """Action chunks sampled per zero-shot case."""
+    conditions: bool = False
+    """Also train and evaluate the zero-shot table's conditions (adds lab clips and a narration corpus)."""
+    lab: HumanSimConfig = field(default_factory=lambda: HumanSimConfig(preset="lab", clips=3, seed=500, width=320, height=240))
+    """Clips of the ``lab`` condition (the data engine runs on them too)."""
+    condition_seeds: int = 1
+    sweep: bool = False
+    """Also run the data-scaling sweep on the engine corpus."""
+    sweep_fractions: str = "10,20,50,100"
+    sweep_seeds: int = 2
+    report_to: Path | None = None
+    """Also write the report (REPORT.md + plots) here, e.g. ``results`` for the reference run."""
 
 
 def demo_stages(config: DemoConfig) -> list[Stage]:
@@ -52,6 +63,9 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
     clips = stage_dir(config.out, "humansim")
     grasp_clips = stage_dir(config.out, "grasp_eval")
     pretrained = stage_dir(config.out, "pretrain") / "run"
+    lab_clips = stage_dir(config.out, "lab_clips")
+    lab_corpus = stage_dir(config.out, "lab_engine") / "corpus"
+    narration_corpus = stage_dir(config.out, "narration_corpus") / "corpus"
 
     def make_clips(out: Path) -> None:
         from envs.humansim.generate import generate
@@ -126,6 +140,70 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
             rows += [{"policy": name, **row} for row in summarize(results, ["d_hand_obj_cm", "ade_cm", "fde_cm"])]
         (out / "zero_shot.md").write_text(markdown_table(rows) + "\n")
 
+    def make_lab_clips(out: Path) -> None:
+        from envs.humansim.generate import generate
+
+        generate(replace(config.lab, out=out))
+
+    def run_lab_engine(out: Path) -> None:
+        from data_engine.runners import run_engine
+
+        run_engine(replace(config.engine, videos=lab_clips, out=lab_corpus))
+
+    def make_narration_corpus(out: Path) -> None:
+        from envs.humansim.narrations import write_narration_corpus
+
+        write_narration_corpus(clips, narration_corpus)
+
+    def conditions(out: Path) -> None:
+        from policies.conditions import ConditionsConfig, condition_rows, ordering_agreement, run_conditions
+        from vitra_bench.benchmarking import markdown_table
+
+        results = run_conditions(
+            ConditionsConfig(
+                out=out / "runs", eval_clips=grasp_clips, engine_corpus=corpus, lab_corpus=lab_corpus,
+                narration_corpus=narration_corpus, truth_corpus=truth_corpus, seeds=config.condition_seeds,
+                samples=config.samples, train=config.pretrain,
+            )
+        )  # fmt: skip
+        results.to_csv(out / "cases.csv", index=False)
+        (out / "conditions.md").write_text(markdown_table(condition_rows(results)) + "\n\n" + ordering_agreement(results) + "\n")
+
+    def sweep(out: Path) -> None:
+        from policies.scaling_sweep import SweepConfig, fit_and_plot, fit_rows
+        from policies.scaling_sweep import sweep as run_sweep
+        from vitra_bench.benchmarking import markdown_table
+
+        sweep_config = SweepConfig(
+            corpus=corpus, eval_clips=grasp_clips, out=out, fractions=config.sweep_fractions, seeds=config.sweep_seeds,
+            samples=config.samples, train=config.pretrain,
+        )  # fmt: skip
+        table = run_sweep(sweep_config)
+        fits, _ = fit_and_plot(table, sweep_config)
+        columns = ["fraction", "seed", "status", "train_episodes", "d_hand_obj_cm", "ade_cm", "fde_cm"]
+        text = markdown_table([{c: row.get(c, "") for c in columns} for row in table.to_dict("records")])
+        text += "\n\n" + (markdown_table(fit_rows(fits)) if fits else "fewer than 3 data sizes: no fit")
+        (out / "sweep.md").write_text(text + "\n")
+
+    optional = []
+    if config.conditions:
+        optional += [
+            Stage("lab_clips", "render lab-preset clips (the 'lab data' condition)", make_lab_clips),
+            Stage("lab_engine", "run the data engine on the lab clips", run_lab_engine),
+            Stage("narration_corpus", "cut the wild clips at their coarse narrations", make_narration_corpus),
+            Stage("conditions", "train and evaluate the zero-shot table's conditions", conditions),
+        ]
+    if config.sweep:
+        optional.append(Stage("sweep", "data-scaling sweep on the engine corpus", sweep))
+
+    def report(out: Path) -> None:
+        from vitra_bench.report import write_report
+
+        command = "vitra-bench demo" + ("" if config.report_to is None else " --config_path configs/reference.yaml")
+        for target in (out, config.report_to):
+            if target is not None:
+                write_report(config.out, target, command)
+
     return [
         Stage("humansim", "render procedural egocentric clips with hidden ground truth", make_clips),
         Stage("grasp_eval", "render zero-shot grasp clips (unseen rooms and categories)", make_grasp_clips),
@@ -136,6 +214,8 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
         Stage("inspect", "summarise the engine corpus and plot its first episode", inspect),
         Stage("pretrain", "pretrain a tiny VITRA policy on the engine corpus", pretrain),
         Stage("zero_shot", "zero-shot grasp prediction: pretrained policy vs the no-motion baseline", zero_shot),
+        *optional,
+        Stage("report", "gather every table and plot into REPORT.md", report),
     ]
 
 
