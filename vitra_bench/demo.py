@@ -220,7 +220,7 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
         Stage("pretrain", "pretrain a tiny VITRA policy on the engine corpus", pretrain),
         Stage("zero_shot", "zero-shot grasp prediction: pretrained policy vs the no-motion baseline", zero_shot),
         *optional,
-        Stage("report", "gather every table and plot into REPORT.md", report),
+        Stage("report", "gather every table and plot into REPORT.md", report, always=True),
     ]
 
 

@@ -20,9 +20,12 @@ DONE_MARKER = ".done"
 
 @dataclass(frozen=True)
 class Stage:
+    """``always``: run even when done earlier (cheap stages that gather others' outputs, like a report)."""
+
     name: str
     description: str
     run: Callable[[Path], None]
+    always: bool = False
 
 
 def stage_dir(run_dir: Path, name: str) -> Path:
@@ -36,7 +39,7 @@ def run_stages(run_dir: Path, stages: Sequence[Stage], log: Callable[[str], None
         out = stage_dir(run_dir, stage.name)
         marker = out / DONE_MARKER
         prefix = f"[{number}/{len(stages)}] {stage.name}"
-        if marker.exists():
+        if marker.exists() and not stage.always:
             log(f"{prefix}: done earlier, reusing {out}")
             continue
         log(f"{prefix}: {stage.description}")
