@@ -441,6 +441,15 @@ class RobotTaskEnv(gym.Env):
         """Measured XHAND1 joints (12,), SDK order."""
         return self.data.qpos[self._hand_qpos].copy()
 
+    def arm_joints(self) -> np.ndarray:
+        """Measured arm joints (7,), ``rm_joint1..7`` (recorded demonstrations store them)."""
+        return self.data.qpos[self._arm_qpos].copy()
+
+    def joint_commands(self) -> tuple[np.ndarray, np.ndarray]:
+        """The joint targets the last step sent: arm (7,) from IK and hand (12,) after the joint
+        table and clipping -- the executed command that robot data records as its action."""
+        return self._arm_target.copy(), self.data.ctrl[self._hand_act].copy()
+
     def camera_pose(self) -> np.ndarray:
         """4x4 head camera -> world (OpenCV axes: x right, y down, z forward)."""
         return self._cam_to_world.copy()

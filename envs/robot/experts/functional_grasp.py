@@ -1,0 +1,89 @@
+"""Functional-grasp expert: take the tool by its handle, nowhere else, and lift it.
+
+The handle comes from the object's geometry (``object_info()["handle_geoms"]`` into its
+``"geoms"``): the grasp site goes on the handle's centre and the fingers wrap across the handle's
+axis. Lying handles (knife, pan, hammer ...) are taken from above like pick & place objects;
+upright loops (mug, teapot: the object's grasp approaches sideways) from the side, palm facing
+the body, fingers horizontal round the loop's outer bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from envs.robot.experts.base import (
+    POWER,
+    Reach,
+    ScriptedExpert,
+    Waypoint,
+    heading,
+    lifted,
+    mount_for_site,
+    palm_frame,
+    top_down,
+    yaw_near,
+)
+from envs.robot.experts.pick_place import APPROACH_HEIGHT, MIN_SITE_HEIGHT, READY
+from envs.robot.tasks import LIFT_HEIGHT
+
+LIFT = LIFT_HEIGHT + 0.05  # m: well past the predicate's threshold
+SIDE_BACKOFF = 0.08  # m the palm starts away from an upright handle before moving in
+
+
+def handle_geometry(obj: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
+    """World centre (3,), unit axis (3,) and top z of the handle: the handle geoms' centres and
+    their principal direction (one capsule: its own axis)."""
+    rotation, position = obj["pose"][:3, :3], obj["pose"][:3, 3]
+    ends, tops = [], []
+    for i in obj["handle_geoms"]:
+        g = obj["geoms"][i]
+        w, x, y, z = g.quat
+        axis_local = np.array([2 * (x * z + w * y), 2 * (y * z - w * x), 1 - 2 * (x * x + y * y)])
+        half = g.size[1] if g.type in ("capsule", "cylinder") else max(g.size)
+        for s in (-1.0, 1.0):
+            ends.append(rotation @ (np.asarray(g.pos) + s * half * axis_local) + position)
+        tops.append(float(ends[-1][2]) + g.size[0])
+    ends = np.array(ends)
+    centre = ends.mean(axis=0)
+    _, _, vt = np.linalg.svd(ends - centre)
+    return centre, vt[0], max(tops)
+
+
+class FunctionalGraspExpert(ScriptedExpert):
+    """Grasp the handle (from above or from the side, by the object's grasp approach) and lift."""
+
+    task = "FunctionalGrasp"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reach = Reach()
+
+    def plan(self, env: Any) -> Iterator[Waypoint]:
+        obj = next(o for o in env.object_info("world").values() if o["role"] == "object")
+        centre, axis, top = handle_geometry(obj)
+        approach = obj["grasp_approach"]
+        if abs(approach[2]) > 0.7:  # lying handle: from above, fingers across its axis
+            site = np.array([centre[0], centre[1], max(MIN_SITE_HEIGHT, top - 0.025)])
+            across = yaw_near(np.arctan2(axis[1], axis[0]) + np.pi / 2, heading(site))
+            rotations = [top_down(across + d) for d in np.deg2rad([0, 20, -20, 180])]
+            backoff = np.array([0.0, 0.0, APPROACH_HEIGHT])
+        else:  # upright loop: palm toward the body, fingers horizontal round the outer bar
+            normal = approach / np.linalg.norm(approach)
+            side = np.cross([0.0, 0.0, 1.0], normal)
+            site = centre.copy()
+            rotations = [palm_frame(normal, s * side) for s in (1.0, -1.0)]
+            backoff = -SIDE_BACKOFF * normal
+        candidates = []
+        for rotation in rotations:
+            grasp = mount_for_site(env, rotation, site)
+            pre = grasp.copy()
+            pre[:3, 3] += backoff
+            candidates.append((0.0, [pre, grasp, lifted(grasp, LIFT)]))
+        pre, grasp, lift = candidates[self.reach.best(candidates)][1]
+        yield Waypoint(pre, READY, speed=0.3, label="approach")
+        yield Waypoint(grasp, READY, speed=0.1, tolerance=0.006, label="reach")
+        yield Waypoint(grasp, POWER, min_steps=15, hold=8, label="close")
+        yield Waypoint(lift, POWER, speed=0.1, hold=30, label="lift")
