@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from vitra_bench import __version__
-from vitra_bench.cli import conditions, corpus, demo, engine, evaluate, humansim, robot, sweep, train, zero_shot
+from vitra_bench.cli import conditions, corpus, demo, engine, evaluate, humansim, real, robot, sweep, train, zero_shot
 from vitra_bench.corpus.errors import CorpusError
 
-COMMAND_GROUPS = (corpus, humansim, engine, train, zero_shot, sweep, conditions, evaluate, robot, demo)
+COMMAND_GROUPS = (corpus, humansim, engine, train, zero_shot, sweep, conditions, evaluate, robot, real, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""Camera drivers (one module per camera family)."""
