@@ -89,6 +89,7 @@ def test_demo_runs_every_stage_then_reuses_them(tmp_path: Path, capsys: pytest.C
     args = ["demo", f"--out={out}", "--humansim.preset=lab", "--humansim.clips=1", "--humansim.seconds=null"]
     args += ["--humansim.width=160", "--humansim.height=120"]
     args += ["--grasp_eval.clips=1", "--grasp_eval.preset=lab", "--grasp_eval.width=160", "--grasp_eval.height=120"]
+    args += ["--robot=false"]  # the robot stages have their own tests (test_robot_demos, test_sim_eval, test_robot_report)
     args += ["--pretrain.max_steps=2", "--pretrain.batch_size=2", "--pretrain.save_every=2", "--pretrain.policy.noise_draws=1", "--samples=1"]
     assert main(args) == 0
     stages = ("humansim", "grasp_eval", "truth_corpus", "engine", "engine_score", "validate", "inspect", "pretrain", "zero_shot", "report")

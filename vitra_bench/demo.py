@@ -17,7 +17,7 @@ from pathlib import Path
 
 from data_engine.pipeline import EngineConfig
 from envs.humansim.generate import HumanSimConfig
-from policies.train import TrainConfig
+from policies.train import FinetuneConfig, TrainConfig
 from vitra_bench.config import save_config
 from vitra_bench.stages import Stage, run_stages, stage_dir
 
@@ -58,6 +58,23 @@ class DemoConfig:
     """Also run the data-scaling sweep on the engine corpus."""
     sweep_fractions: str = "10,20,50,100"
     sweep_seeds: int = 2
+    robot: bool = True
+    """Robot stages: scripted demonstrations, fine-tuning (with and without pretraining), simulated evaluation."""
+    robot_tasks: str = "PickPlace"
+    """Comma-separated tasks for demonstrations and evaluation."""
+    robot_attempts: int = 6
+    """Expert attempts per task (only successful ones become demonstrations)."""
+    finetune: FinetuneConfig = field(
+        default_factory=lambda: FinetuneConfig(
+            max_steps=40, batch_size=8, lr=1e-3, backbone_lr=1e-4, warmup_steps=5, save_every=40, progress=False
+        )
+    )
+    """Fine-tuning of every pretrained source (``corpus``, ``init_checkpoint`` and ``output_dir`` set by the run)."""
+    robot_splits: str = "seen"
+    robot_trials: int = 2
+    """Evaluation trials per task and split (the paper's counts are 8-40)."""
+    robot_max_steps: int = 90
+    """Cap on steps per evaluation trial (the task horizons are 450-1200)."""
     report_to: Path | None = None
     """Also write the report (REPORT.md + plots) here, e.g. ``results`` for the reference run."""
 
@@ -190,6 +207,42 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
         text += "\n\n" + (markdown_table(fit_rows(fits)) if fits else "fewer than 3 data sizes: no fit")
         (out / "sweep.md").write_text(text + "\n")
 
+    robot_corpus = stage_dir(config.out, "robot_demos") / "corpus"
+
+    def robot_demos(out: Path) -> None:
+        from envs.robot.demos import DemoRecordConfig, record_demos
+
+        tasks = tuple(t.strip() for t in config.robot_tasks.split(",") if t.strip())
+        summary = record_demos(DemoRecordConfig(out=robot_corpus, tasks=tasks, episodes=config.robot_attempts), progress=False)
+        (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+
+    def finetune(out: Path) -> None:
+        import torch
+
+        from policies.train import checkpoint_dirs, train
+
+        torch.set_num_threads(1)
+        for name, run in pretrained_sources(config).items():
+            init = None if run is None else checkpoint_dirs(run)[-1]
+            train(replace(config.finetune, corpus=robot_corpus, init_checkpoint=init, output_dir=out / name))
+
+    def robot_eval(out: Path) -> None:
+        from vitra_bench.robot_report import robot_tables
+        from vitra_bench.sim_eval import EvalConfig, evaluate
+
+        tasks = [t.strip() for t in config.robot_tasks.split(",") if t.strip()]
+        splits = [s.strip() for s in config.robot_splits.split(",") if s.strip()]
+        for name in pretrained_sources(config):
+            for task in tasks:
+                for split in splits:
+                    target = out / name / task / split
+                    if not (target / "eval_info.json").exists():
+                        evaluate(EvalConfig(
+                            policy=str(stage_dir(config.out, "finetune") / name), task=task, split=split,
+                            trials=config.robot_trials, max_steps=config.robot_max_steps, videos=1, out=target,
+                        ))  # fmt: skip
+        robot_tables(config.out, out, list(pretrained_sources(config)))
+
     optional = []
     if config.conditions:
         optional += [
@@ -200,6 +253,12 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
         ]
     if config.sweep:
         optional.append(Stage("sweep", "data-scaling sweep on the engine corpus", sweep))
+    if config.robot:
+        optional += [
+            Stage("robot_demos", "scripted expert demonstrations in the robot envs (successes kept)", robot_demos),
+            Stage("finetune", "fine-tune each pretrained policy (and one from scratch) on the demonstrations", finetune),
+            Stage("robot", "evaluate the fine-tuned policies in simulation; relate success to zero-shot error", robot_eval),
+        ]
 
     def report(out: Path) -> None:
         from vitra_bench.report import write_report
@@ -222,6 +281,20 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
         *optional,
         Stage("report", "gather every table and plot into REPORT.md", report, always=True),
     ]
+
+
+def pretrained_sources(config: DemoConfig) -> dict[str, Path | None]:
+    """Fine-tuning starts: none (the no-pretraining baseline), the pretrained policy, and when run, the
+    lab-data condition and the sweep's data scales (seed 0): the checkpoints whose zero-shot error is known."""
+    sources: dict[str, Path | None] = {"no_pretraining": None, "pretrained": stage_dir(config.out, "pretrain") / "run"}
+    if config.conditions:
+        sources["pretrained_lab"] = stage_dir(config.out, "conditions") / "runs" / "lab" / "seed0" / "train"
+    if config.sweep:
+        for fraction in config.sweep_fractions.split(","):
+            sources[f"pretrained_{float(fraction):g}pct"] = (
+                stage_dir(config.out, "sweep") / "points" / f"frac{float(fraction):g}_seed0" / "train"
+            )
+    return sources
 
 
 def run_demo(config: DemoConfig) -> int:
