@@ -22,16 +22,14 @@ Files are read as JSON only (never unpickled); a live policy's stats can be pass
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from envs.robot import hand_mapping
-from vitra_bench import layout
 from vitra_bench.corpus.schema import frame_features
+from vitra_bench.embodiment import Embodiment
 
 CONFIG_FILE = "config.json"
 STATS_FILE = "stats.json"
@@ -40,52 +38,6 @@ _SHOWN = 6  # dimension names listed per problem
 
 class EmbodimentMismatch(ValueError):
     """A checkpoint's dimensions, masks or statistics do not fit the embodiment it is run on."""
-
-
-@dataclass(frozen=True, eq=False)
-class Embodiment:
-    """What a body can execute and observe in the model's vectors.
-
-    Attributes:
-        name: for messages.
-        action_dim / state_dim: the model's bimanual action and state sizes (102 / 122).
-        action_mask / state_mask: (action_dim,) / (state_dim,) bool, the dimensions this body has.
-    """
-
-    name: str
-    action_dim: int
-    state_dim: int
-    action_mask: np.ndarray
-    state_mask: np.ndarray
-
-    def __post_init__(self) -> None:
-        for label, mask, dim in (
-            ("action", self.action_mask, self.action_dim),
-            ("state", self.state_mask, self.state_dim),
-        ):
-            if np.shape(mask) != (dim,):
-                raise ValueError(f"{self.name}: {label}_mask has shape {np.shape(mask)}, expected ({dim},)")
-        object.__setattr__(self, "action_mask", np.asarray(self.action_mask, bool))
-        object.__setattr__(self, "state_mask", np.asarray(self.state_mask, bool))
-
-
-def xhand1(sides: Sequence[str], table: str = "release") -> Embodiment:
-    """XHAND1 hand(s) on Realman arm(s): per side the 6 wrist dims and the 12 slots of ``table``; beta masked."""
-    hand = hand_mapping.action_mask(table)
-    action = np.zeros(layout.ACTION_DIM, bool)
-    state = np.zeros(layout.STATE_DIM, bool)
-    for side in sides:
-        action[layout.ACTION_SLICES[side]] = hand
-        state[layout.STATE_SLICES[side]][: layout.HAND_ACTION_DIM] = hand
-    name = "xhand1_" + ("bimanual" if set(sides) == {"left", "right"} else "_".join(sides))
-    return Embodiment(name, layout.ACTION_DIM, layout.STATE_DIM, action, state)
-
-
-HUMAN = Embodiment(
-    "human", layout.ACTION_DIM, layout.STATE_DIM, np.ones(layout.ACTION_DIM, bool), np.ones(layout.STATE_DIM, bool)
-)
-XHAND1_RIGHT = xhand1(["right"])
-XHAND1_BIMANUAL = xhand1(["left", "right"])
 
 
 def _read_json(path: Path) -> Any:

@@ -11,6 +11,6 @@ Map (each module's docstring says why it is the way it is):
 * ``runner``, ``recorder``, ``results``, ``replay``, ``teleop``, ``dry_run``, ``devices``, ``config``: the commands.
 * ``twin``: Realman TCP server, fake XHAND SDK and camera over one MuJoCo simulation, with fault injection.
 
-Imports ``vitra_bench`` and ``policies``; from ``envs`` only the pure-numpy ``envs.robot.hand_mapping``
+Imports ``vitra_bench`` and ``policies``; from ``envs`` only the pure-numpy ``vitra_bench.xhand_mapping``
 (the joint table the policy's checkpoints were trained with) and nothing else.
 """

@@ -10,7 +10,7 @@ same in sim and on the robot:
   actions are executed commands, and deltas on the measured pose would shrink every motion by the
   servo lag). The left-hand slots are ignored: there is no left arm.
 * ``theta`` is absolute; the 12 mapped slots become XHAND1 joint targets through
-  ``envs.robot.hand_mapping`` (the joint table is a setting; the same as the checkpoint's).
+  ``vitra_bench.xhand_mapping`` (the joint table is a setting; the same as the checkpoint's).
 * Wrist deltas are bounded like the env's action space (``MAX_DT``, ``MAX_DR``; a bound that
   binds is logged); the safety layer's joint-space limits come after.
 * The commanded pose goes camera -> base with the calibration, then to joints with the DLS IK.
@@ -26,11 +26,11 @@ import logging
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from envs.robot import hand_mapping
 from real.calibration import Calibration
 from real.kinematics import ArmKinematics
 from real.safety import format_values
-from vitra_bench import layout
+from vitra_bench import layout, xhand_mapping
+
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class ActionMapper:
         self,
         kinematics: ArmKinematics,
         calibration: Calibration,
-        joint_table: str = "project",
+        joint_table: str = xhand_mapping.DEFAULT_TABLE,
         max_lead: tuple[float, float] = (0.05, 0.3),
     ) -> None:
         self.kinematics = kinematics
@@ -66,7 +66,7 @@ class ActionMapper:
         mask = np.zeros(layout.STATE_DIM, bool)
         right = mask[layout.RIGHT_STATE]
         right[layout.WRIST] = True
-        right[layout.FINGERS] = hand_mapping.theta_mask(joint_table)
+        right[layout.FINGERS] = xhand_mapping.theta_mask(joint_table)
         self.state_mask = mask
 
     def mount_in_camera(self, q_arm: np.ndarray) -> np.ndarray:
@@ -94,7 +94,7 @@ class ActionMapper:
         self._command = _pose(rotation @ self._command[:3, :3], self._command[:3, 3] + dt)
         flange = self.calibration.camera_to_base @ self._command @ self._mount_to_flange
         q_arm = self.kinematics.ik(flange, self._q)
-        q_hand = hand_mapping.theta_to_xhand(right[layout.FINGERS], self.joint_table)
+        q_hand = xhand_mapping.theta_to_xhand(right[layout.FINGERS], self.joint_table)
         return q_arm, q_hand
 
     def sync(self, q_sent: np.ndarray) -> None:
@@ -118,5 +118,5 @@ class ActionMapper:
         right = state[layout.RIGHT_STATE]
         right[layout.TRANSLATION] = pose[:3, 3]
         right[layout.ROTATION] = Rotation.from_matrix(pose[:3, :3]).as_euler(layout.EULER)
-        right[layout.FINGERS] = hand_mapping.xhand_to_theta(q_hand, self.joint_table)
+        right[layout.FINGERS] = xhand_mapping.xhand_to_theta(q_hand, self.joint_table)
         return np.where(self.state_mask, state, 0.0).astype(np.float32)

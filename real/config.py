@@ -75,7 +75,7 @@ class RunConfig(DeviceConfig):
     trials: int | None = None
     max_steps: int | None = None
     actions_per_inference: int = 8
-    joint_table: Literal["project", "release"] = "project"
+    joint_table: Literal["project", "release"] = "release"
     zero_shot: bool = False
     policy_device: str = "cpu"
     seed: int = 0
@@ -119,7 +119,7 @@ class TeleopConfig(DeviceConfig):
     demos: int = 1
     max_steps: int = 1800
     step_m: float = 0.005
-    joint_table: Literal["project", "release"] = "project"
+    joint_table: Literal["project", "release"] = "release"
     seed: int = 0
     out: Path = Path("outputs/real")
     run_name: str = ""

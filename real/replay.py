@@ -15,6 +15,7 @@ from real.devices import open_devices
 from real.recorder import load_commands
 from real.runner import _read, session, stream_to
 from real.safety import SafetyStop
+from vitra_bench.xhand_mapping import DEFAULT_TABLE
 
 if TYPE_CHECKING:
     from real.twin.faults import FaultPlan
@@ -26,7 +27,7 @@ def replay(config: ReplayConfig, say: Callable[[str], None] = print, twin_faults
         raise ValueError("pass --episode KEY (keys: `vitra-bench corpus info` or the run's eval_info.json)")
     arm_commands, hand_commands, fps = load_commands(config.corpus, config.episode)
     sent = 0
-    with open_devices(config, twin_faults) as devices, session(devices, config.safety, "project", fps) as s:
+    with open_devices(config, twin_faults) as devices, session(devices, config.safety, DEFAULT_TABLE, fps) as s:
         say(f"moving to the start of {config.episode}; keep clear of the arm")
         try:
             stream_to(s, arm_commands[0], hand_commands[0])

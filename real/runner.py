@@ -275,7 +275,8 @@ def load_source(policy: str, actions_per_inference: int, joint_table: str, zero_
 
         return PolicySource(InitialPositionPolicy(), actions_per_inference, device), "initial"
     from policies.checkpoints import load_policy
-    from policies.embodiment import check_compatible, xhand1
+    from policies.embodiment import check_compatible
+    from vitra_bench.embodiment import xhand1
 
     check_compatible(Path(policy), xhand1(["right"], joint_table), exact=not zero_shot)
     return PolicySource(load_policy(policy, device), actions_per_inference, device), Path(policy).name

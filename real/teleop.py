@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from envs.robot import hand_mapping
+from vitra_bench import xhand_mapping
 from real.calibration import Calibration
 from real.config import TeleopConfig
 from vitra_bench import layout
@@ -68,7 +68,7 @@ class KeyboardTeleop:
         action = np.zeros(layout.ACTION_DIM)
         right = action[layout.RIGHT_ACTION]
         right[layout.TRANSLATION] = self._base_to_camera @ delta
-        right[layout.FINGERS] = hand_mapping.xhand_to_theta(self.grip * GRASP, self.joint_table)
+        right[layout.FINGERS] = xhand_mapping.xhand_to_theta(self.grip * GRASP, self.joint_table)
         return action
 
 

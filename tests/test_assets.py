@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from assets import XHAND1_DIR
-from envs.robot.hand_mapping import XHAND1_JOINTS, mjcf_joint_names
+from vitra_bench.xhand_mapping import XHAND1_JOINTS, mjcf_joint_names
 
 ALL_XML = sorted(p.name for p in XHAND1_DIR.glob("*.xml"))
 ROBOTS = ["xhand_right.xml", "xhand_left.xml", "rm75_6f.xml", "rm75_xhand_right.xml"]

@@ -16,7 +16,7 @@ gym = pytest.importorskip("gymnasium")
 
 import envs.robot  # noqa: F401
 from envs.robot.experts import EXPERTS, make_expert
-from envs.robot.hand_mapping import mjcf_joint_names
+from vitra_bench.xhand_mapping import mjcf_joint_names
 
 SEEDS = range(5)
 

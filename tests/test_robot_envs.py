@@ -13,7 +13,7 @@ from scipy.spatial.transform import Rotation
 import envs.robot  # noqa: F401  (registers the ids)
 from envs.robot import tasks as T
 from envs.robot.base_env import MAX_DT, RobotTaskEnv
-from envs.robot.hand_mapping import THETA_MASK
+from vitra_bench.xhand_mapping import THETA_MASK
 from envs.robot.ik import ArmIK, IKConfig, pose_error
 from envs.robot.registration import ENV_IDS, TASKS
 from envs.robot.scene import OBJECTS, build_object

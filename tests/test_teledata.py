@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from policies.embodiment import HUMAN, XHAND1_BIMANUAL, XHAND1_RIGHT, EmbodimentMismatch, check_compatible, xhand1
+from policies.embodiment import EmbodimentMismatch, check_compatible
 from vitra_bench import layout
 from vitra_bench.cli.teledata import register_into
 from vitra_bench.corpus import Corpus, CorpusWriter, validate_corpus
@@ -32,6 +32,7 @@ from vitra_bench.corpus.importers.teledata import (
     to_pose6,
 )
 from vitra_bench.corpus.video import VideoSettings, encode_video
+from vitra_bench.embodiment import HUMAN, XHAND1_BIMANUAL, XHAND1_RIGHT, xhand1
 
 T, W, H, FPS = 20, 64, 48, 30.0
 X264 = VideoSettings(codec="libx264", gop=30, crf=20)
@@ -296,3 +297,19 @@ def test_guard_on_human_statistics() -> None:
     short = {"action": ones(36), "state": ones(layout.STATE_DIM)}
     with pytest.raises(EmbodimentMismatch, match="action statistics have 36 dims"):
         check_compatible(short, HUMAN)
+
+
+def test_training_samples_of_a_robot_corpus_mask_the_slots_the_robot_lacks(
+    round_trip: tuple[list[TeleEpisode], Path, Path],
+) -> None:
+    from vitra_bench.corpus.dataset import HandActionDataset
+
+    _, _, again = round_trip
+    dataset = HandActionDataset(again)
+    sample = dataset.raw_sample(0)
+    robot = XHAND1_BIMANUAL
+    assert not (sample["action_mask"] & ~robot.action_mask).any()
+    assert not (sample["state_mask"] & ~robot.state_mask).any()  # beta and unmapped finger slots
+    assert sample["action_mask"].any() and sample["state_mask"].any()
+    assert (sample["actions"][~sample["action_mask"]] == 0).all()
+    assert (sample["state"][~sample["state_mask"]] == 0).all()

@@ -17,7 +17,7 @@ Action Space
       OpenCV frame of the current step (x right, y down, z forward): ``p' = p + dt``,
       ``R' = dR R``. They move the env's **commanded** pose (not the measured one) -- see below.
     * ``theta`` is the 45 MANO finger slots, **absolute**; the 12 slots of
-      ``envs.robot.hand_mapping.THETA_MASK`` become XHAND1 joint targets through the project's
+      ``vitra_bench.xhand_mapping.THETA_MASK`` become XHAND1 joint targets through the project's
       joint table (``theta_to_xhand``), clipped to the joint ranges; the other 33 are ignored.
 
     Why a delta: the human data the policy is pretrained on has exactly these semantics in these
@@ -88,13 +88,6 @@ import numpy as np
 from gymnasium import spaces
 from scipy.spatial.transform import Rotation
 
-from envs.robot.hand_mapping import (
-    NUM_XHAND_JOINTS,
-    mjcf_joint_names,
-    theta_mask,
-    theta_to_xhand,
-    xhand_to_theta,
-)
 from envs.robot.ik import ARM_JOINTS, ArmIK, IKConfig
 from envs.robot.scene import (
     CAMERA,
@@ -121,6 +114,14 @@ from vitra_bench.layout import (
     WRIST,
 )
 from vitra_bench.tasks import TaskInstance, get_task
+from vitra_bench.xhand_mapping import (
+    DEFAULT_TABLE,
+    NUM_XHAND_JOINTS,
+    mjcf_joint_names,
+    theta_mask,
+    theta_to_xhand,
+    xhand_to_theta,
+)
 
 MAX_DT = 0.03  # m per step
 MAX_DR = 0.2  # rad per step (each Euler angle)
@@ -140,7 +141,7 @@ def _inv(pose: np.ndarray) -> np.ndarray:
     return _pose(pose[:3, :3].T, -pose[:3, :3].T @ pose[:3, 3])
 
 
-def action_bounds(table: str = "project") -> tuple[np.ndarray, np.ndarray]:
+def action_bounds(table: str = DEFAULT_TABLE) -> tuple[np.ndarray, np.ndarray]:
     """(low, high) of the 102-dim action (see the module docstring)."""
     low, high = np.full(HAND_ACTION_DIM, -np.pi), np.full(HAND_ACTION_DIM, np.pi)
     low[TRANSLATION], high[TRANSLATION] = -MAX_DT, MAX_DT
@@ -182,7 +183,7 @@ class RobotTaskEnv(gym.Env):
         observe_image: bool = True,
         substeps: int = 16,
         action_reference: str = "command",
-        joint_table: str = "project",
+        joint_table: str = DEFAULT_TABLE,
         shadows: bool = False,
         ik_config: IKConfig | None = None,
         max_lead: tuple[float, float] = (0.05, 0.3),

@@ -37,10 +37,12 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from vitra_bench.xhand_mapping import DEFAULT_TABLE
+
 os.environ.setdefault("MUJOCO_GL", "egl")  # offscreen rendering in every (spawned) worker
 
 ATTEMPTS_DIR = "demo_attempts"
-JOINT_TABLE = "project"  # the env's default table: the corpus's theta is what the policy's action means
+JOINT_TABLE = DEFAULT_TABLE  # the env's table: the corpus's theta is what the policy's action means
 
 
 @dataclass

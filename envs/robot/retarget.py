@@ -3,7 +3,7 @@
 Two ways to turn a human hand into the 12 XHAND1 joints:
 
 * **Joint table** (``table_retarget``): each robot joint takes the angle of the topologically
-  closest MANO joint with a sign (``envs.robot.hand_mapping``, documented there). Exact and
+  closest MANO joint with a sign (``vitra_bench.xhand_mapping``, documented there). Exact and
   invertible on the 12 mapped slots; what the VITRA action layout itself uses.
 * **Keypoint retargeting** (:class:`KeypointRetargeter`): ``dex-retargeting``'s vector optimiser
   (ROBOT_FACTS.md, "Human (MANO) -> XHAND1 joint mapping": wrist-to-fingertip vectors, human
@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from envs.robot.hand_mapping import (
+from vitra_bench.xhand_mapping import (
+    DEFAULT_TABLE,
     mjcf_joint_names,
     theta_to_xhand,
     xhand_to_theta,
@@ -47,12 +48,12 @@ SCALING = 1.15  # robot fingertip vectors are longer than an average adult's (RO
 LOW_PASS_ALPHA = 0.2  # dex-retargeting's default smoothing for video input
 
 
-def table_retarget(theta: np.ndarray, table: str = "project") -> np.ndarray:
+def table_retarget(theta: np.ndarray, table: str = DEFAULT_TABLE) -> np.ndarray:
     """(..., 45) MANO finger angles -> (..., 12) XHAND1 joints through the joint table (unclipped)."""
     return theta_to_xhand(theta, table)
 
 
-def table_theta(q: np.ndarray, table: str = "project") -> np.ndarray:
+def table_theta(q: np.ndarray, table: str = DEFAULT_TABLE) -> np.ndarray:
     """(..., 12) XHAND1 joints -> (..., 45) theta (unmapped slots zero): the table's inverse."""
     return xhand_to_theta(q, table)
 

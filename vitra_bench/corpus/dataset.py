@@ -34,7 +34,8 @@ from vitra_bench import layout
 from vitra_bench.corpus.episode_table import instructions_from_json
 from vitra_bench.corpus.errors import CorpusError
 from vitra_bench.corpus.reader import Corpus
-from vitra_bench.corpus.schema import hand_feature
+from vitra_bench.corpus.schema import HUMAN_ROBOT_TYPE, hand_feature
+from vitra_bench.embodiment import for_robot_type
 from vitra_bench.episode import HANDS, NUM_FINGER_JOINTS, Instruction, prompt_at
 from vitra_bench.geometry import fov_from_intrinsics
 
@@ -155,6 +156,9 @@ class HandActionDataset(Dataset):
         self.seed = seed
         self.epoch = 0
         self.stats = corpus_sample_stats(opened) if normalize is True else (normalize or None)
+        # A robot corpus stores its joints in the human slots they map to; the slots the robot lacks
+        # are masked here so that training never fits them (VITRA_FACTS.md, "Real robot").
+        self.embodiment = for_robot_type(str(opened.info.get("robot_type", HUMAN_ROBOT_TYPE)))
         selected = range(opened.num_episodes) if episodes is None else episodes
         self.episode_indices = [opened.episode_index(e) for e in selected]
         self._episode_of, self._frame_of = self._anchors(opened)
@@ -224,14 +228,16 @@ class HandActionDataset(Dataset):
         info = self._episode_info(episode)
         columns = self.corpus.frame_table(episode, FRAME_COLUMNS)
         actions, action_mask = _action_chunk(columns, t0, self.chunk_size)
+        action_mask = action_mask & self.embodiment.action_mask
+        state_mask = columns["observation.state_mask"][t0] & self.embodiment.state_mask
         rng = self._rng(index, _PROMPT_STREAM)
         return {
             "image": self.corpus.frame(episode, t0, self.camera),
             "instruction": prompt_at(info.instructions, info.main_hand, t0, lambda o: o[rng.integers(len(o))]),
             "intrinsics": info.intrinsics.copy(),
-            "state": columns["observation.state"][t0].copy(),
-            "state_mask": columns["observation.state_mask"][t0].copy(),
-            "actions": actions,
+            "state": np.where(state_mask, columns["observation.state"][t0], 0.0).astype(np.float32),
+            "state_mask": state_mask,
+            "actions": np.where(action_mask, actions, 0.0).astype(np.float32),
             "action_mask": action_mask,
             "episode_index": episode,
             "frame_index": t0,

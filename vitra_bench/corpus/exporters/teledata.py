@@ -22,7 +22,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from envs.robot.hand_mapping import NUM_XHAND_JOINTS
+from vitra_bench.xhand_mapping import NUM_XHAND_JOINTS
 from vitra_bench.corpus.importers.teledata import (
     CAMERA,
     NUM_ARM_JOINTS,

@@ -11,7 +11,7 @@ A released episode is ``<id>.h5`` (groups ``meta``, ``kinematics``, ``observatio
   (a file whose poses disagree with its own kinematics is reported, not silently trusted).
 * **Robot dims -> human slots** (the release's 18-dim vector per hand): hand-mount translation in
   the camera (m) -> slots 0:3, its rotation as scipy Euler ``"xyz"`` -> 3:6, the 12 XHand joints ->
-  the theta slots of ``envs.robot.hand_mapping`` (``table="release"`` by default: these files come
+  the theta slots of ``vitra_bench.xhand_mapping`` (``table="release"`` by default: these files come
   from the authors, whose table is the release's). Unmapped slots are zero and masked; beta is
   masked (robot data has no hand shape). See ``robot_vectors``.
 * **Action** (not stated by the release, chosen here): per step t, the wrist part is the motion
@@ -46,8 +46,9 @@ import h5py
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from envs.robot import hand_mapping
-from envs.robot.hand_mapping import NUM_XHAND_JOINTS, xhand_to_theta
+from vitra_bench import xhand_mapping
+from vitra_bench.embodiment import REALMAN_XHAND1_ROBOT_TYPE
+from vitra_bench.xhand_mapping import NUM_XHAND_JOINTS, xhand_to_theta
 from vitra_bench import layout
 from vitra_bench.corpus.importers.vitra1m import ImportReport
 from vitra_bench.corpus.video import VideoSettings
@@ -56,7 +57,7 @@ from vitra_bench.episode import HANDS, NUM_BETAS, Episode, HandTrack, Instructio
 from vitra_bench.hand import forward_kinematics
 
 CAMERA = "head"
-ROBOT_TYPE = "realman_rm75_xhand1"
+ROBOT_TYPE = REALMAN_XHAND1_ROBOT_TYPE
 RECORD_KEY = "robot"
 RECORD_FORMAT = "vitra-teledata"
 NUM_ARM_JOINTS = 7
@@ -182,7 +183,7 @@ def robot_vectors(tele: TeleEpisode, table: str = DEFAULT_TABLE) -> tuple[np.nda
     t = tele.num_frames
     state, state_mask = np.zeros((t, layout.STATE_DIM)), np.zeros((t, layout.STATE_DIM), bool)
     action, action_mask = np.zeros((t, layout.ACTION_DIM)), np.zeros((t, layout.ACTION_DIM), bool)
-    fingers = hand_mapping.action_mask(table)[layout.FINGERS]
+    fingers = xhand_mapping.action_mask(table)[layout.FINGERS]
     for side, arm in tele.arms.items():
         now = mount_in_camera(arm.arm_joint, arm.ee_to_mount, arm.camera_to_base)
         command = mount_in_camera(arm.arm_target, arm.ee_to_mount, arm.camera_to_base)

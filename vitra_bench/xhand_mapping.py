@@ -37,7 +37,7 @@ middle3, pinky3, ring3) while it sends the thumb's second joint to the MCP (thum
 second finger joint sits 55.8 mm from the first and carries a 42 mm distal link, the human
 middle + distal phalanges together, so the PIP is the topologically closest joint and the project
 uses it. ``RELEASE_TABLE`` reproduces the release's slots (with the same sign conversion) for
-compatibility with its checkpoints. ``index_bend``'s sign follows the standalone XHAND1 URDF;
+compatibility with its checkpoints, and is the default (``DEFAULT_TABLE``). ``index_bend``'s sign follows the standalone XHAND1 URDF;
 Robotera's STAR1 URDF turns it the other way (to verify on hardware, ROBOT_FACTS.md).
 
 Both hands use one table: the left XHAND1 mirrors the right one (same ``q``, mirror-image pose)
@@ -133,6 +133,10 @@ TABLES: dict[str, tuple[JointMap, ...]] = {
     "project": PROJECT_TABLE,
     "release": RELEASE_TABLE,
 }
+DEFAULT_TABLE = "release"
+"""The table every part uses unless told otherwise: the release's, so that our simulated and real
+episodes, VITRA-TeleData files and the authors' checkpoints put the same joint in the same slot.
+``"project"`` is the anatomically closer choice (module docstring) for users who train only here."""
 
 
 def _table(table: str | tuple[JointMap, ...]) -> tuple[JointMap, ...]:
@@ -163,7 +167,7 @@ def _indices(
     )
 
 
-def theta_mask(table: str | tuple[JointMap, ...] = "project") -> np.ndarray:
+def theta_mask(table: str | tuple[JointMap, ...] = DEFAULT_TABLE) -> np.ndarray:
     """(45,) bool: the theta slots that carry an XHAND1 joint."""
     _, slots, _ = _indices(table)
     mask = np.zeros(NUM_THETA, dtype=bool)
@@ -174,7 +178,7 @@ def theta_mask(table: str | tuple[JointMap, ...] = "project") -> np.ndarray:
 THETA_MASK = theta_mask()
 
 
-def action_mask(table: str | tuple[JointMap, ...] = "project") -> np.ndarray:
+def action_mask(table: str | tuple[JointMap, ...] = DEFAULT_TABLE) -> np.ndarray:
     """(51,) bool mask of one hand's action for robot data: the 6 wrist slots and the mapped theta slots."""
     mask = np.zeros(HAND_ACTION_DIM, dtype=bool)
     mask[WRIST] = True
@@ -183,7 +187,7 @@ def action_mask(table: str | tuple[JointMap, ...] = "project") -> np.ndarray:
 
 
 def xhand_to_theta(
-    q: ArrayLike, table: str | tuple[JointMap, ...] = "project"
+    q: ArrayLike, table: str | tuple[JointMap, ...] = DEFAULT_TABLE
 ) -> np.ndarray:
     """XHAND1 joint angles (..., 12), SDK order, radians -> theta (..., 45); unmapped slots are 0."""
     q = np.asarray(q, dtype=np.float64)
@@ -196,7 +200,7 @@ def xhand_to_theta(
 
 
 def theta_to_xhand(
-    theta: ArrayLike, table: str | tuple[JointMap, ...] = "project"
+    theta: ArrayLike, table: str | tuple[JointMap, ...] = DEFAULT_TABLE
 ) -> np.ndarray:
     """theta (..., 45) -> XHAND1 joint angles (..., 12); reads the mapped slots only, clips nothing."""
     theta = np.asarray(theta, dtype=np.float64)
@@ -215,7 +219,7 @@ def mjcf_joint_names(side: str = "right") -> tuple[str, ...]:
     return tuple(SIDE_PREFIX[side] + name for name in XHAND1_JOINTS)
 
 
-def describe(table: str | tuple[JointMap, ...] = "project") -> list[str]:
+def describe(table: str | tuple[JointMap, ...] = DEFAULT_TABLE) -> list[str]:
     """Human-readable rows ``"index_joint1 -> index1 z (+1), theta[2]"`` (for logs and reports)."""
     axes = "xyz"
     return [

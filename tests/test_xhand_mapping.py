@@ -1,9 +1,9 @@
-"""The XHAND1 <-> MANO theta joint table (envs/robot/hand_mapping.py)."""
+"""The XHAND1 <-> MANO theta joint table (vitra_bench/xhand_mapping.py)."""
 
 import numpy as np
 import pytest
 
-from envs.robot import hand_mapping as hm
+from vitra_bench import xhand_mapping as hm
 from vitra_bench.hand import FINGER_JOINT_NAMES
 from vitra_bench.layout import FINGERS, HAND_ACTION_DIM, finger_slot
 
@@ -50,7 +50,7 @@ def test_mapped_values_sit_in_mano_joint_order():
     # DESIGN.md / VITRA_FACTS.md: theta is joint-major in MANO order index, middle, pinky, ring, thumb.
     assert FINGER_JOINT_NAMES[::3] == ("index1", "middle1", "pinky1", "ring1", "thumb1")
     q = np.arange(1.0, 13.0)  # joint k carries the value k + 1
-    theta = hm.xhand_to_theta(q)
+    theta = hm.xhand_to_theta(q, "project")
     expected = {  # (MANO joint name, axis) per XHAND1 joint, the documented project table
         "thumb_bend": ("thumb1", 2, +1), "thumb_rota1": ("thumb1", 1, +1), "thumb_rota2": ("thumb2", 1, +1),
         "index_bend": ("index1", 1, -1), "index_joint1": ("index1", 2, +1), "index_joint2": ("index2", 2, +1),
