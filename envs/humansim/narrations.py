@@ -10,14 +10,13 @@ camera as the truth corpus isolates exactly that difference.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import numpy as np
 
 from envs.humansim.spec import HANDS
-from envs.humansim.truth import VIDEO_SUFFIX, ClipTruth, finished_clips, hand_track, load_truth
+from envs.humansim.truth import VIDEO_SUFFIX, ClipTruth, hand_track, write_clip_corpus
 from vitra_bench.episode import Episode, Instruction
 
 _PREFIX = re.compile(r"^#C\s+C\s+")
@@ -59,7 +58,7 @@ def narration_episodes(
         text = instruction_from_narration(line.text)
         episodes.append(
             Episode(
-                key=f"{truth.clip_id}/narration/{number:03d}",
+                key=narration_key(truth.clip_id, number),
                 source_video=f"{truth.clip_id}{VIDEO_SUFFIX}",
                 fps=truth.fps,
                 intrinsics=truth.intrinsics,
@@ -77,24 +76,13 @@ def narration_episodes(
     return episodes
 
 
+def narration_key(clip_id: str, number: int) -> str:
+    return f"{clip_id}/narration/{number:03d}"
+
+
 def write_narration_corpus(clips: Path, out: Path, camera: str = "ego", progress: bool = True) -> Path:
     """Every finished clip's narration episodes as a corpus (resumable)."""
-    from tqdm import tqdm
-
-    from vitra_bench.corpus import CorpusWriter
-    from vitra_bench.corpus.video import decode_video
-
-    metas = finished_clips(clips)
-    if not metas:
-        raise FileNotFoundError(f"{clips}: no finished HumanSim clips (clip_*.json)")
-    first = json.loads(metas[0].read_text())
-    with CorpusWriter(out, fps=first["fps"], cameras={camera: (first["width"], first["height"])}) as writer:
-        for meta in tqdm(metas, desc="narrations -> corpus", disable=not progress):
-            truth = load_truth(meta)
-            keys = [f"{truth.clip_id}/narration/{n:03d}" for n in range(len(truth.narrations))]
-            if all(writer.contains(key) for key in keys):
-                continue
-            frames = decode_video(meta.with_name(truth.clip_id + VIDEO_SUFFIX))
-            for episode in narration_episodes(truth, frames, camera=camera):
-                writer.add(episode)
-    return Path(out)
+    return write_clip_corpus(
+        clips, out, lambda truth: [narration_key(truth.clip_id, n) for n in range(len(truth.narrations))],
+        lambda truth, frames: narration_episodes(truth, frames, camera=camera), camera, "narrations -> corpus", progress,
+    )  # fmt: skip

@@ -11,6 +11,7 @@ the upper bound the data engine is scored against.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,6 +209,23 @@ def clip_episodes(truth: ClipTruth, frames: np.ndarray | None, camera: str = "eg
 
 def write_truth_corpus(clips: Path, out: Path, camera: str = "ego", progress: bool = True) -> Path:
     """Write every finished clip in ``clips`` as corpus episodes straight from its truth (resumable)."""
+    return write_clip_corpus(
+        clips, out, lambda truth: [episode_key(truth.clip_id, s, n) for n, s in enumerate(truth.segments)],
+        lambda truth, frames: clip_episodes(truth, frames, camera), camera, "truth -> corpus", progress,
+    )  # fmt: skip
+
+
+def write_clip_corpus(
+    clips: Path,
+    out: Path,
+    keys_of: Callable[[ClipTruth], list[str]],
+    episodes_of: Callable[[ClipTruth, np.ndarray], list[Episode]],
+    camera: str = "ego",
+    description: str = "clips -> corpus",
+    progress: bool = True,
+) -> Path:
+    """Every finished clip's ``episodes_of(truth, frames)`` into the corpus ``out``; a clip whose
+    ``keys_of(truth)`` are all in the corpus already is skipped without decoding its video."""
     from tqdm import tqdm
 
     from vitra_bench.corpus import CorpusWriter
@@ -218,12 +236,11 @@ def write_truth_corpus(clips: Path, out: Path, camera: str = "ego", progress: bo
         raise FileNotFoundError(f"{clips}: no finished HumanSim clips (clip_*.json)")
     first = json.loads(metas[0].read_text())
     with CorpusWriter(out, fps=first["fps"], cameras={camera: (first["width"], first["height"])}) as writer:
-        for meta in tqdm(metas, desc="truth -> corpus", disable=not progress):
+        for meta in tqdm(metas, desc=description, disable=not progress):
             truth = load_truth(meta)
-            keys = [episode_key(truth.clip_id, s, n) for n, s in enumerate(truth.segments)]
-            if all(writer.contains(key) for key in keys):
+            if all(writer.contains(key) for key in keys_of(truth)):
                 continue
             frames = decode_video(meta.with_name(truth.clip_id + VIDEO_SUFFIX))
-            for episode in clip_episodes(truth, frames, camera):
+            for episode in episodes_of(truth, frames):
                 writer.add(episode)
     return Path(out)

@@ -352,17 +352,22 @@ def _saucepan(name: str) -> SceneObject:
     return SceneObject(name, geoms, _top(grip[2] + 0.011, 0.022, grip[:2], True), (len(geoms) - 1,), rgba=rgba)
 
 
-def _container_box(name: str) -> SceneObject:
-    """An open cardboard box, 24 x 18 x 9 cm outside (the pick & place target)."""
-    rgba = (0.62, 0.45, 0.28, 1.0)
-    hx, hy, h, t = 0.12, 0.09, 0.09, 0.006
-    geoms = [
+def _open_tray(hx: float, hy: float, h: float, t: float, rgba: tuple[float, ...]) -> list[GeomSpec]:
+    """A floor and four walls of thickness ``t``: half extents ``hx`` x ``hy``, height ``h``."""
+    return [
         GeomSpec("box", (hx, hy, t / 2), (0.0, 0.0, t / 2), rgba=rgba),
         GeomSpec("box", (t / 2, hy, h / 2), (hx - t / 2, 0.0, h / 2), rgba=rgba),
         GeomSpec("box", (t / 2, hy, h / 2), (-hx + t / 2, 0.0, h / 2), rgba=rgba),
         GeomSpec("box", (hx, t / 2, h / 2), (0.0, hy - t / 2, h / 2), rgba=rgba),
         GeomSpec("box", (hx, t / 2, h / 2), (0.0, -hy + t / 2, h / 2), rgba=rgba),
     ]
+
+
+def _container_box(name: str) -> SceneObject:
+    """An open cardboard box, 24 x 18 x 9 cm outside (the pick & place target)."""
+    rgba = (0.62, 0.45, 0.28, 1.0)
+    hx, hy, h, t = 0.12, 0.09, 0.09, 0.006
+    geoms = _open_tray(hx, hy, h, t, rgba)
     interior = (np.array([0.0, 0.0, (h + t) / 2 + 0.02]), np.array([hx - t, hy - t, (h - t) / 2 + 0.02]))
     return SceneObject(name, geoms, _top(h, 0.02, (0.0, -hy)), interior=interior, static=True, rgba=rgba,
                        keypoints={"drop": np.array([0.0, 0.0, h + 0.08])})
@@ -372,13 +377,7 @@ def _basket(name: str) -> SceneObject:
     """A low wicker tray holding the hand broom: 38 x 16 cm inside, 5 cm walls."""
     rgba = (0.6, 0.45, 0.25, 1.0)
     hx, hy, h, t = 0.2, 0.09, 0.05, 0.008
-    geoms = [
-        GeomSpec("box", (hx, hy, t / 2), (0.0, 0.0, t / 2), rgba=rgba),
-        GeomSpec("box", (t / 2, hy, h / 2), (hx - t / 2, 0.0, h / 2), rgba=rgba),
-        GeomSpec("box", (t / 2, hy, h / 2), (-hx + t / 2, 0.0, h / 2), rgba=rgba),
-        GeomSpec("box", (hx, t / 2, h / 2), (0.0, hy - t / 2, h / 2), rgba=rgba),
-        GeomSpec("box", (hx, t / 2, h / 2), (0.0, -hy + t / 2, h / 2), rgba=rgba),
-    ]
+    geoms = _open_tray(hx, hy, h, t, rgba)
     interior = (np.array([0.0, 0.0, h / 2 + 0.02]), np.array([hx - t, hy - t, h / 2 + 0.02]))
     return SceneObject(name, geoms, _top(h, 0.02), interior=interior, static=True, rgba=rgba,
                        keypoints={"drop": np.array([0.0, 0.0, h + 0.06])})
