@@ -29,6 +29,9 @@ class ActionDiffusion:
             variance_type="fixed_small",
             clip_sample=False,
         )
+        # Built once: constructing a diffusers scheduler costs far more than sampling a tiny chunk.
+        # DDIM's step() keeps no state between calls, so one instance serves every sample.
+        self.sample_scheduler = DDIMScheduler.from_config(self.train_scheduler.config)
 
     @property
     def num_train_timesteps(self) -> int:
@@ -52,7 +55,7 @@ class ActionDiffusion:
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """DDIM (eta 0) from Gaussian noise: deterministic given ``generator``'s state."""
-        scheduler = DDIMScheduler.from_config(self.train_scheduler.config)
+        scheduler = self.sample_scheduler
         scheduler.set_timesteps(self.num_inference_steps, device=device)
         gen_device = generator.device if generator is not None else device
         x = torch.randn(shape, generator=generator, device=gen_device).to(device)
