@@ -161,6 +161,10 @@ class TrainConfig:
 # --- data ---------------------------------------------------------------------------------------
 
 
+def _start(config: TrainConfig) -> str:
+    return f"from {config.init_checkpoint}" if config.init_checkpoint is not None else "from scratch"
+
+
 def split_episodes(num_episodes: int, config: TrainConfig) -> tuple[list[int], list[int]]:
     """(training, held-out) episode indices: one shuffle by ``data_seed``; the held-out episodes come
     first, the fraction is a prefix of the rest, so fractions nest and never touch the held-out set."""
@@ -424,7 +428,7 @@ def train(config: TrainConfig) -> Path:
         accelerator.print(
             f"training {sum(p.numel() for p in policy.parameters()) / 1e6:.2f} M parameters on {len(dataset)} samples "
             f"({len(train_episodes)} episodes, {len(eval_episodes)} held out), "
-            f"{'resuming at step ' + str(step) if resume else 'from scratch'} -> {run_dir}"
+            f"{'resuming at step ' + str(step) if resume else _start(config)} -> {run_dir}"
         )
 
     evaluator = Evaluator(corpus, eval_episodes, config, chunk) if eval_episodes else None

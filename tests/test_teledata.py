@@ -313,3 +313,14 @@ def test_training_samples_of_a_robot_corpus_mask_the_slots_the_robot_lacks(
     assert sample["action_mask"].any() and sample["state_mask"].any()
     assert (sample["actions"][~sample["action_mask"]] == 0).all()
     assert (sample["state"][~sample["state_mask"]] == 0).all()
+
+
+def test_robot_corpus_statistics_leave_the_missing_slots_empty(round_trip: tuple[list[TeleEpisode], Path, Path]) -> None:
+    from vitra_bench.corpus import Corpus
+    from vitra_bench.corpus.dataset import corpus_sample_stats
+
+    stats = corpus_sample_stats(Corpus(round_trip[2]))
+    missing = ~XHAND1_BIMANUAL.action_mask
+    assert (stats.action.count[missing] == 0).all() and (stats.action.std[missing] == 1.0).all()
+    assert (stats.action.count[XHAND1_RIGHT.action_mask] > 0).all()
+    check_compatible({"action": stats.action, "state": stats.state}, XHAND1_BIMANUAL)  # both arms in the corpus

@@ -66,10 +66,26 @@ def corpus_sample_stats(corpus: Corpus) -> SampleStats:
 
     They describe one-step actions in each frame's own camera, which differ from anchored chunks
     only by the camera's motion within a chunk; statistics with augmentation on (as VITRA uses)
-    have to be computed over the dataset itself and passed in instead.
+    have to be computed over the dataset itself and passed in instead. Dimensions the corpus's
+    embodiment lacks (a robot's unmapped finger slots) get the statistics of a never-valid
+    dimension, as the dataset masks them: mean 0, std 1, count 0.
     """
+    embodiment = for_robot_type(str(corpus.info.get("robot_type", HUMAN_ROBOT_TYPE)))
+    return SampleStats(
+        action=_only(corpus.stats["action"], embodiment.action_mask),
+        state=_only(corpus.stats["observation.state"], embodiment.state_mask),
+    )
 
-    return SampleStats(action=corpus.stats["action"], state=corpus.stats["observation.state"])
+
+def _only(stats: layout.NormStats, valid: np.ndarray) -> layout.NormStats:
+    """``stats`` with the dimensions outside ``valid`` reset to those of a dimension with no data."""
+    if valid.all():
+        return stats
+    keep = lambda value, empty: np.where(valid, value, empty)  # noqa: E731
+    return layout.NormStats(
+        mean=keep(stats.mean, 0.0), std=keep(stats.std, 1.0), min=keep(stats.min, 0.0), max=keep(stats.max, 0.0),
+        count=keep(np.broadcast_to(stats.count, valid.shape), 0),
+    )
 
 
 @dataclass(frozen=True)
