@@ -75,6 +75,9 @@ class DemoConfig:
     """Evaluation trials per task and split (the paper's counts are 8-40)."""
     robot_max_steps: int = 90
     """Cap on steps per evaluation trial (the task horizons are 450-1200)."""
+    twin_trials: int = 1
+    """Trials of the real-robot runner against the digital twin (the fine-tuned pretrained policy)."""
+    twin_steps: int = 30
     report_to: Path | None = None
     """Also write the report (REPORT.md + plots) here, e.g. ``results`` for the reference run."""
 
@@ -243,6 +246,29 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
                         ))  # fmt: skip
         robot_tables(config.out, out, list(pretrained_sources(config)))
 
+    def twin(out: Path) -> None:
+        from policies.train import checkpoint_dirs
+        from real.config import RunConfig
+        from real.runner import run
+        from vitra_bench.benchmarking import markdown_table
+
+        task = config.robot_tasks.split(",")[0].strip()
+        policy = checkpoint_dirs(stage_dir(config.out, "finetune") / "pretrained")[-1]
+        run_config = RunConfig(
+            task=task, policy=str(policy), trials=config.twin_trials, max_steps=config.twin_steps, twin=True,
+            camera="synthetic", out=out, run_name="twin", record_width=160, record_height=90,
+        )  # fmt: skip
+        # The operator's answers: start each trial at once; success unknown in the twin, so "no".
+        summary = run(run_config, ask=lambda prompt: "n" if "success" in prompt.lower() else "", say=lambda line: None)
+        rows = [
+            {"trial": r.index, "instruction": r.instruction, "steps": r.steps, "clamps": r.clamps,
+             **{f"{k} ms": f"{v:.1f}" for k, v in r.latency_ms.items()}, "halted": summary.halted or "-"}
+            for r in summary.trials
+        ]  # fmt: skip
+        (out / "twin.md").write_text(
+            markdown_table(rows) + f"\n\nRun directory: {summary.out} (results.csv, eval_info.json, run.log, corpus/).\n"
+        )
+
     optional = []
     if config.conditions:
         optional += [
@@ -258,6 +284,7 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
             Stage("robot_demos", "scripted expert demonstrations in the robot envs (successes kept)", robot_demos),
             Stage("finetune", "fine-tune each pretrained policy (and one from scratch) on the demonstrations", finetune),
             Stage("robot", "evaluate the fine-tuned policies in simulation; relate success to zero-shot error", robot_eval),
+            Stage("twin", "run the real-robot runner against the digital twin over the Realman protocol", twin),
         ]
 
     def report(out: Path) -> None:
