@@ -73,7 +73,8 @@ def _correlation(points: list[tuple[str, float, float]], out: Path) -> str:
     from scipy.stats import spearmanr
 
     names, errors, success = zip(*points, strict=True)
-    rho, p_value = spearmanr(errors, success)
+    constant = len(set(success)) == 1 or len(set(errors)) == 1
+    rho, p_value = (math.nan, math.nan) if constant else spearmanr(errors, success)
     figure = Figure(figsize=(5.0, 3.6), layout="constrained")
     axes = figure.add_subplot()
     axes.scatter(errors, success, color="black")
@@ -81,7 +82,7 @@ def _correlation(points: list[tuple[str, float, float]], out: Path) -> str:
         axes.annotate(name.removeprefix("pretrained_"), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
     axes.set_xlabel("zero-shot d_hand_obj (cm)")
     axes.set_ylabel("robot success (%)")
-    axes.set_title(f"Spearman rho = {rho:.2f} (n = {len(points)})")
+    axes.set_title(f"Spearman rho = {rho:.2f} (n = {len(points)})" if np.isfinite(rho) else f"n = {len(points)}")
     figure.savefig(out / "robot_correlation.png", dpi=120)
-    rho_text = "undefined (constant success)" if not np.isfinite(rho) else f"{rho:.2f} (p = {p_value:.2f})"
+    rho_text = f"{rho:.2f} (p = {p_value:.2f})" if np.isfinite(rho) else "undefined (success or error is the same for every checkpoint)"
     return f"Zero-shot error vs success over {len(points)} checkpoints: Spearman rho = {rho_text}. ![correlation](robot_correlation.png)"
