@@ -118,6 +118,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     policy = load_named_policy(config.policy)
     out = Path(config.out)
     (out / "videos").mkdir(parents=True, exist_ok=True)
+    video_settings = VideoSettings(codec="libx264", pix_fmt="yuv420p", gop=30, crf=23)
     env = gym.make(f"VitraBench/{config.task}-v0", split=config.split, image_size=config.image_size)
     rows = []
     started = time.perf_counter()
@@ -126,8 +127,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
             row, frames = run_trial(env, policy, config.seed + i, config, record=i < config.videos)
             rows.append({"episode_ix": i, **row})
             if frames is not None:
-                settings = VideoSettings(codec="libx264", pix_fmt="yuv420p", gop=30, crf=23)
-                atomic_write(out / "videos" / f"episode_{i}.mp4", lambda tmp, f=frames: encode_video(f, tmp, spec.control_hz, settings))
+                atomic_write(out / "videos" / f"episode_{i}.mp4", lambda tmp, f=frames: encode_video(f, tmp, spec.control_hz, video_settings))
     finally:
         env.close()
     table = pd.DataFrame(rows)
