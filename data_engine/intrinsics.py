@@ -153,6 +153,11 @@ class FocalConfig:
         max_frames: at most this many frames (evenly spaced) enter the search; each costs a PnP
             per candidate focal length, and past a few dozen views the estimate is limited by
             the hands' shape, not by the number of frames.
+        max_shape_residual: ``estimate_focal_from_shapes`` trusts its fit only when the RMS
+            reprojection residual is below this fraction of the hands' image size (a shape that is
+            not in camera axes fits far worse than keypoint noise: 2 px noise on 60-px hands gives 5 %).
+        min_shape_relief: ... and when the shapes have depth relief: the median over frames of
+            their depth spread over their lateral spread (a flat, orthographic-style detector has 0).
     """
 
     fov_range_deg: tuple[float, float] = (30.0, 130.0)
@@ -162,6 +167,8 @@ class FocalConfig:
     max_relative_std: float = 0.1
     prior_fov_deg: float = 75.0
     max_frames: int = 100
+    max_shape_residual: float = 0.15
+    min_shape_relief: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -170,7 +177,8 @@ class FocalEstimate:
 
     Attributes:
         intrinsics: square pixels, principal point at the image centre.
-        source: ``"hands"`` or ``"prior"`` (the fallback; ``reason`` says why).
+        source: ``"hands"`` (palm perspective), ``"hands-3d"`` (metric 3D hand shapes) or
+            ``"prior"`` (the fallback; ``reason`` says why).
         relative_std: standard deviation of ``log f`` from the cost's curvature (noise only);
             ``inf`` when there was nothing to estimate from.
         frames_used: frames with enough perspective that entered the final search.
@@ -179,7 +187,7 @@ class FocalEstimate:
     """
 
     intrinsics: Intrinsics
-    source: Literal["hands", "prior"]
+    source: Literal["hands", "hands-3d", "prior"]
     relative_std: float
     frames_used: int
     noise_px: float
@@ -222,6 +230,61 @@ def estimate_focal(keypoints: ArrayLike, width: int, height: int, config: FocalC
         reason = f"focal {focal:.0f} px too uncertain (relative std {relative_std:.2f})"
         return FocalEstimate(prior, "prior", relative_std, int(keep.sum()), noise, reason)
     return FocalEstimate(estimate, "hands", relative_std, int(keep.sum()), noise)
+
+
+def estimate_focal_from_shapes(
+    relative: ArrayLike, keypoints: ArrayLike, width: int, height: int, config: FocalConfig = FocalConfig()
+) -> FocalEstimate:
+    """Focal length from metric wrist-relative 3D hands in *camera axes* (N, 21, 3) and their 2D
+    keypoints (N, 21, 2): the f whose best per-frame translations reproject the shapes onto the
+    keypoints with the least error.
+
+    Where the palm method must also find each palm's rotation and assumes an average palm, a 3D
+    estimator that reports the hand's shape in camera axes (MANO regressors such as HaWoR or WiLoR,
+    and the oracle) leaves only f and a translation per frame: the hand's depth relief (several cm
+    at arm's length) is the perspective that pins f. On HumanSim with the oracle (2 px, 5 mm noise)
+    this is within 5 % where the palm method is off by up to 40 %. MediaPipe's relative landmarks
+    are not in camera axes and drive it to the search bound: use ``estimate_focal`` for them.
+    """
+    from data_engine.lift import solve_translation
+
+    shapes = np.asarray(relative, dtype=np.float64)
+    points = np.asarray(keypoints, dtype=np.float64)
+    if shapes.shape[1:] != (hand.NUM_KEYPOINTS, 3) or points.shape != shapes.shape[:2] + (2,):
+        raise ValueError(f"expected shapes (N, 21, 3) and keypoints (N, 21, 2), got {shapes.shape} and {points.shape}")
+    usable = np.isfinite(shapes).all(axis=(1, 2)) & np.isfinite(points).all(axis=(1, 2))
+    shapes, points = shapes[usable], points[usable]
+    prior = Intrinsics.from_fov(config.prior_fov_deg, width, height)
+    if len(shapes) < config.min_frames:
+        return FocalEstimate(prior, "prior", math.inf, len(shapes), math.nan, f"{len(shapes)} frames with a 3D hand")
+    pick = np.linspace(0, len(shapes) - 1, min(len(shapes), config.max_frames)).round().astype(int)
+    shapes, points = shapes[pick], points[pick]
+    centre = np.array([width / 2, height / 2])
+    relief = float(np.median(shapes[..., 2].std(axis=1) / shapes[..., :2].std(axis=1).mean(axis=1)))
+    if relief < config.min_shape_relief:
+        return FocalEstimate(prior, "prior", math.inf, len(shapes), math.nan, f"the 3D shapes have no depth relief ({relief:.3f})")
+
+    def cost(log_f: float) -> float:
+        focal = math.exp(log_f)
+        k = np.array([[focal, 0.0, centre[0]], [0.0, focal, centre[1]], [0.0, 0.0, 1.0]])
+        camera = shapes + solve_translation(shapes, points, k)[:, None]
+        projected = focal * camera[..., :2] / np.maximum(camera[..., 2:3], 1e-6) + centre
+        return float(np.sum((projected - points) ** 2))
+
+    low, high = (math.log(0.5 * width / math.tan(math.radians(fov) / 2)) for fov in config.fov_range_deg[::-1])
+    grid = np.linspace(low, high, 4 * config.grid_size)
+    best = int(np.argmin([cost(g) for g in grid]))
+    if best in (0, len(grid) - 1):
+        reason = "the 3D shapes fit best at the edge of the searched field of view (not in camera axes?)"
+        return FocalEstimate(prior, "prior", math.inf, len(shapes), math.nan, reason)
+    result = minimize_scalar(cost, bounds=(grid[best - 1], grid[best + 1]), method="bounded", options={"xatol": 1e-3})
+    focal = math.exp(float(result.x))
+    noise = math.sqrt(float(result.fun) / (2 * shapes.shape[0] * shapes.shape[1]))
+    size = float(np.median(np.linalg.norm(points.max(axis=1) - points.min(axis=1), axis=1)))
+    if noise > config.max_shape_residual * size:
+        reason = f"the 3D shapes do not fit the keypoints (residual {noise:.1f} px on {size:.0f}-px hands): not in camera axes?"
+        return FocalEstimate(prior, "prior", math.inf, len(shapes), noise, reason)
+    return FocalEstimate(Intrinsics(focal, focal, width / 2, height / 2, width, height), "hands-3d", math.nan, len(shapes), noise)
 
 
 # --- internals -------------------------------------------------------------------------------

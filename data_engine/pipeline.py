@@ -36,7 +36,14 @@ from data_engine.decode import VideoError, VideoInfo, chunks, merge_chunks, prob
 from data_engine.episodes import AnnotatedSegment, video_episodes
 from data_engine.filter import FilterConfig, drop_reason
 from data_engine.hands.base import SIDES, HandBackend, HandDetections, SideDetections, get_backend
-from data_engine.intrinsics import FocalConfig, Intrinsics, estimate_focal, intrinsics_for, load_intrinsics
+from data_engine.intrinsics import (
+    FocalConfig,
+    Intrinsics,
+    estimate_focal,
+    estimate_focal_from_shapes,
+    intrinsics_for,
+    load_intrinsics,
+)
 from data_engine.lift import lift_side
 from data_engine.segment import SegmentConfig, segment_hands
 from data_engine.trajectories import TrajectoryConfig, world_trajectories
@@ -216,7 +223,7 @@ def _process(
         raise _NoHands("no hand detected in any frame", report)
 
     with timer("intrinsics"):
-        intrinsics, focal_source = _intrinsics(path, info, detections, config)
+        intrinsics, focal_source = _intrinsics(path, info, detections, config, backend.shapes_in_camera_axes)
     report.update(focal_px=intrinsics.fx, focal_source=focal_source)
 
     extrinsics, static = _camera(ranges, detections, intrinsics, decode, config, timer)
@@ -320,13 +327,21 @@ def _detect(
     return HandDetections(merged)
 
 
-def _intrinsics(path: Path, info: VideoInfo, detections: HandDetections, config: EngineConfig) -> tuple[Intrinsics, str]:
-    """Stage 3: the user's intrinsics when given for this video, else the focal from the hands."""
+def _intrinsics(
+    path: Path, info: VideoInfo, detections: HandDetections, config: EngineConfig, shapes_in_camera_axes: bool
+) -> tuple[Intrinsics, str]:
+    """Stage 3: the user's intrinsics when given for this video, else the focal from the hands:
+    from their 3D shapes when the backend gives them in camera axes, else from the palms' outline."""
     if config.intrinsics is not None:
         given = intrinsics_for(load_intrinsics(config.intrinsics), path, info.width, info.height)
         if given is not None:
             return given, "given"
     keypoints = np.concatenate([detections.hands[side].keypoints2d for side in SIDES])
+    if shapes_in_camera_axes:
+        shapes = np.concatenate([detections.hands[side].keypoints3d for side in SIDES])
+        estimate = estimate_focal_from_shapes(shapes, keypoints, info.width, info.height, config.focal)
+        if estimate.source != "prior":
+            return estimate.intrinsics, estimate.source
     estimate = estimate_focal(keypoints, info.width, info.height, config.focal)
     return estimate.intrinsics, estimate.source
 

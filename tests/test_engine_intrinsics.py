@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from data_engine.intrinsics import FocalConfig, Intrinsics, IntrinsicsError, estimate_focal, intrinsics_for, load_intrinsics
+from data_engine.intrinsics import (
+    FocalConfig,
+    Intrinsics,
+    IntrinsicsError,
+    estimate_focal,
+    estimate_focal_from_shapes,
+    intrinsics_for,
+    load_intrinsics,
+)
 from vitra_bench import hand
 from vitra_bench.geometry import intrinsics_from_fov, project_points
 
@@ -107,3 +115,37 @@ def test_missing_detections_are_skipped() -> None:
     assert estimate.source == "prior" and estimate.reason == "3 frames with a palm"
     with pytest.raises(ValueError, match="T, 21, 2"):
         estimate_focal(keypoints[:, :5], W, H)
+
+
+def _shapes(seed: int, n: int, fov_deg: float, noise_px: float, noise_m: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Wrist-relative camera-axes shapes (with noise) and 2D keypoints of random hands in view, and the true focal."""
+    rng = np.random.default_rng(seed)
+    k = intrinsics_from_fov(np.radians(fov_deg), W, H)
+    shapes, points = [], []
+    while len(shapes) < n:
+        z = rng.uniform(0.3, 0.7)
+        translation = np.array([rng.uniform(-0.3, 0.3) * z, rng.uniform(-0.2, 0.2) * z, z])
+        pose = hand.sample_pose(rng, 1)[0]
+        camera = hand.forward_kinematics(Rotation.random(random_state=rng.integers(2**31)), translation, pose, np.zeros(10), "right")
+        uv = project_points(camera, k)
+        if (camera[:, 2] > 0.1).all() and ((uv >= 0) & (uv < [W, H])).all():
+            shapes.append(camera - camera[0] + rng.normal(0.0, noise_m, camera.shape))
+            points.append(uv + rng.normal(0.0, noise_px, uv.shape))
+    return np.array(shapes), np.array(points), k[0, 0]
+
+
+@pytest.mark.parametrize("fov", [55.0, 90.0])
+def test_focal_from_camera_axes_shapes(fov: float) -> None:
+    shapes, points, focal = _shapes(seed=7, n=80, fov_deg=fov, noise_px=1.0, noise_m=0.003)
+    estimate = estimate_focal_from_shapes(shapes, points, W, H)
+    assert estimate.source == "hands-3d"
+    assert estimate.intrinsics.fx / focal - 1 == pytest.approx(0.0, abs=0.05)
+
+
+def test_shapes_not_in_camera_axes_fall_back_to_the_prior() -> None:
+    shapes, points, _ = _shapes(seed=8, n=40, fov_deg=70.0, noise_px=0.5, noise_m=0.0)
+    flattened = shapes * np.array([1.0, 1.0, 0.0])  # an orthographic-looking detector: no depth relief
+    turned = Rotation.from_euler("y", 90, degrees=True).apply(shapes.reshape(-1, 3)).reshape(shapes.shape)
+    for bad in (flattened, turned):
+        estimate = estimate_focal_from_shapes(bad, points, W, H)
+        assert estimate.source == "prior" and estimate.reason

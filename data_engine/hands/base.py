@@ -112,9 +112,12 @@ class HandBackend(Protocol):
     """A stage-5 detector. ``frames`` are (T, H, W, 3) RGB; ``video_path`` lets backends that read
     sidecar files (oracle truth, imported estimator outputs) find them. Sidecar backends return
     the whole video whatever ``frames`` holds (they accept None) and set ``reads_frames`` False,
-    so the pipeline need not decode for them."""
+    so the pipeline need not decode for them. ``shapes_in_camera_axes``: the wrist-relative 3D
+    keypoints are metric and in the camera's axes, which lets the focal length be estimated from
+    the shapes' depth relief rather than the palm's outline."""
 
     reads_frames: bool
+    shapes_in_camera_axes: bool
 
     def detect(self, frames: np.ndarray, video_path: Path | None = None) -> HandDetections: ...
 

@@ -45,6 +45,7 @@ class ImportedBackend:
     """
 
     reads_frames: ClassVar[bool] = False  # reads a sidecar file; the pipeline skips decoding for it
+    shapes_in_camera_axes: ClassVar[bool] = True  # MANO estimators report camera-frame hands: focal from 3D shapes (intrinsics.estimate_focal_from_shapes)
 
     path: Path | None = None
     intrinsics: np.ndarray | None = None

@@ -40,6 +40,7 @@ class MediaPipeBackend:
     below which the geometric side is ambiguous and tracking decides."""
 
     reads_frames: ClassVar[bool] = True  # detects on the decoded frames
+    shapes_in_camera_axes: ClassVar[bool] = False  # its world landmarks are not in camera axes: focal from 3D shapes (intrinsics.estimate_focal_from_shapes)
 
     min_detection_confidence: float = 0.3
     min_tracking_confidence: float = 0.3

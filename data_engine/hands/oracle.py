@@ -30,6 +30,7 @@ class OracleBackend:
     """
 
     reads_frames: ClassVar[bool] = False  # reads a sidecar file; the pipeline skips decoding for it
+    shapes_in_camera_axes: ClassVar[bool] = True  # the truth is in camera axes: focal from 3D shapes (intrinsics.estimate_focal_from_shapes)
 
     noise_px: float = 0.0
     noise_m: float = 0.0
