@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import pickle
 from collections.abc import Callable
+from copy import deepcopy
 from pathlib import Path
 
 import numpy as np
@@ -138,7 +139,8 @@ def test_dataloader_with_workers(dataset: HandActionDataset) -> None:
 
 def test_pickled_dataset_reopens_the_corpus(dataset: HandActionDataset) -> None:
     dataset[0]  # opens containers and caches a shard
-    copy = pickle.loads(pickle.dumps(dataset))
+    assert pickle.dumps(dataset)  # what a DataLoader worker receives must serialise...
+    copy = deepcopy(dataset)  # ...and come back through __getstate__ (deepcopy takes the same path)
     assert copy._corpus is None
     for i in (0, len(dataset) // 2, len(dataset) - 1):
         a, b = dataset[i], copy[i]
