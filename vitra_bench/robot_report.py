@@ -85,4 +85,4 @@ def _correlation(points: list[tuple[str, float, float]], out: Path) -> str:
     axes.set_title(f"Spearman rho = {rho:.2f} (n = {len(points)})" if np.isfinite(rho) else f"n = {len(points)}")
     figure.savefig(out / "robot_correlation.png", dpi=120)
     rho_text = f"{rho:.2f} (p = {p_value:.2f})" if np.isfinite(rho) else "undefined (success or error is the same for every checkpoint)"
-    return f"Zero-shot error vs success over {len(points)} checkpoints: Spearman rho = {rho_text}. ![correlation](robot_correlation.png)"
+    return f"Zero-shot error vs success over {len(points)} checkpoints (plot: robot_correlation.png): Spearman rho = {rho_text}."
