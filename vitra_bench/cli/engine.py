@@ -23,12 +23,16 @@ class ScoreConfig:
     """File name of the tables; default: ``score_<corpus folder name>``."""
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    from data_engine.pipeline import EngineConfig
+def _engine_config() -> type:
+    from data_engine.pipeline import EngineConfig  # OpenCV, SciPy, openai: ~2 s that other commands need not pay
 
+    return EngineConfig
+
+
+def register(commands: argparse._SubParsersAction) -> None:
     group = commands.add_parser("engine", help="the data engine: videos -> vision-language-action corpus")
     sub = group.add_subparsers(dest="engine_command", required=True, metavar="SUBCOMMAND")
-    add_config_command(sub, "run", EngineConfig, run_engine, "turn a folder of videos into corpus episodes (resumable)")
+    add_config_command(sub, "run", _engine_config, run_engine, "turn a folder of videos into corpus episodes (resumable)")
     add_config_command(sub, "score", ScoreConfig, run_score, "score an engine corpus against HumanSim truth")
 
 
