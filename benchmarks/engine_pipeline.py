@@ -9,8 +9,10 @@ detector, i.e. ratio = rest time / detector time <= 1. Runs in one process on on
 of work (OpenCV threads pinned to 1).
 
     pip install -e '.[mediapipe]'
-    vitra-bench humansim generate --preset wild --clips 4 --seconds 4 --out runs/bench_wild
-    python benchmarks/engine_pipeline.py --videos runs/bench_wild [--hands mediapipe]
+    python benchmarks/engine_pipeline.py [--videos DIR] [--hands mediapipe|oracle]
+
+Without ``--videos`` it first renders ``--clips`` fresh ``wild`` HumanSim clips (640x480, 4 s) into
+a temporary folder.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import os
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 import argparse
+import tempfile
 from collections import Counter
 from pathlib import Path
 
 import cv2
 
 from data_engine.pipeline import EngineConfig, find_videos, process_video
+from envs.humansim.generate import HumanSimConfig, generate
 from vitra_bench.benchmarking import machine_info, write_results
 
 DETECTOR_STAGES = ("hands",)
@@ -33,12 +37,21 @@ DETECTOR_STAGES = ("hands",)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--videos", type=Path, required=True)
+    parser.add_argument("--videos", type=Path, help="folder of videos (default: fresh HumanSim clips)")
     parser.add_argument("--hands", default="mediapipe", choices=("mediapipe", "oracle"))
-    parser.add_argument("--max-videos", type=int, default=4)
+    parser.add_argument("--max-videos", type=int, default=6)
+    parser.add_argument("--clips", type=int, default=6, help="HumanSim clips rendered when --videos is not given")
     args = parser.parse_args()
     cv2.setNumThreads(1)
+    with tempfile.TemporaryDirectory() as folder:
+        if args.videos is None:
+            args.videos = Path(folder)
+            generate(HumanSimConfig(out=args.videos, preset="wild", clips=args.clips, seed=2026, seconds=4.0), progress=False)
+        measure(args)
 
+
+def measure(args: argparse.Namespace) -> None:
+    """Time every stage over the videos and write the table."""
     config = EngineConfig(videos=args.videos, hands=args.hands, progress=False)
     backend = config.hand_backend()
     seconds: Counter = Counter()
