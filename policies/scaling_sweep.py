@@ -115,3 +115,13 @@ def fit_rows(fits: list) -> list[dict[str, str]]:
                 "AIC": f"{fit.aic:.2f}" if math.isfinite(fit.aic) else "nan", "runs": str(fit.n_points),
             })  # fmt: skip
     return rows
+
+
+def sweep_tables(table: pd.DataFrame, config: SweepConfig) -> tuple[list[dict], str, Path | None]:
+    """The points as table rows, the fits as Markdown, and their plot (None with too few sizes)."""
+    from vitra_bench.benchmarking import markdown_table
+
+    columns = ["id", "fraction", "seed", "status", "train_episodes", *METRICS, "elapsed_s", "error"]
+    rows = [{c: row.get(c, "") for c in columns} for row in table.to_dict("records")]
+    fits, plot = fit_and_plot(table, config)
+    return rows, markdown_table(fit_rows(fits)) if fits else "fewer than 3 data sizes finished: no fit", plot

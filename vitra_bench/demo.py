@@ -195,7 +195,7 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
         (out / "conditions.md").write_text(markdown_table(condition_rows(results)) + "\n\n" + ordering_agreement(results) + "\n")
 
     def sweep(out: Path) -> None:
-        from policies.scaling_sweep import SweepConfig, fit_and_plot, fit_rows
+        from policies.scaling_sweep import SweepConfig, sweep_tables
         from policies.scaling_sweep import sweep as run_sweep
         from vitra_bench.benchmarking import markdown_table
 
@@ -203,12 +203,8 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
             corpus=corpus, eval_clips=grasp_clips, out=out, fractions=config.sweep_fractions, seeds=config.sweep_seeds,
             samples=config.samples, train=config.pretrain,
         )  # fmt: skip
-        table = run_sweep(sweep_config)
-        fits, _ = fit_and_plot(table, sweep_config)
-        columns = ["fraction", "seed", "status", "train_episodes", "d_hand_obj_cm", "ade_cm", "fde_cm"]
-        text = markdown_table([{c: row.get(c, "") for c in columns} for row in table.to_dict("records")])
-        text += "\n\n" + (markdown_table(fit_rows(fits)) if fits else "fewer than 3 data sizes: no fit")
-        (out / "sweep.md").write_text(text + "\n")
+        rows, fits, _ = sweep_tables(run_sweep(sweep_config), sweep_config)
+        (out / "sweep.md").write_text(markdown_table(rows) + "\n\n" + fits + "\n")
 
     robot_corpus = stage_dir(config.out, "robot_demos") / "corpus"
 

@@ -19,7 +19,6 @@ Every reported number carries a bootstrap 95 % interval and the number of cases 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -199,12 +198,3 @@ def summarize(results: pd.DataFrame, columns: list[str], seed: int = 0) -> list[
         rows.append({"metric": column, "mean [95% CI]": mean.format(digits=2), "median [95% CI]": median.format(digits=2), "n": len(values)})
     return rows
 
-
-def ci_bounds(values: np.ndarray, seed: int = 0) -> tuple[float, float, float]:
-    """(mean, low, high) of finite values; NaNs when there are none."""
-    values = np.asarray(values, float)
-    values = values[np.isfinite(values)]
-    if not len(values):
-        return math.nan, math.nan, math.nan
-    interval = bootstrap_interval(values, np.mean, seed=seed)
-    return interval.estimate, interval.low, interval.high

@@ -18,17 +18,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_sweep(config) -> int:
-    from policies.scaling_sweep import METRICS, fit_and_plot, fit_rows, sweep
-    from vitra_bench.benchmarking import machine_info, markdown_table, write_results
+    from policies.scaling_sweep import sweep, sweep_tables
+    from vitra_bench.benchmarking import machine_info, write_results
     from vitra_bench.config import save_config
 
     config.out.mkdir(parents=True, exist_ok=True)
     save_config(config, config.out)
     table = sweep(config)
-    columns = ["id", "fraction", "seed", "status", "train_episodes", *METRICS, "elapsed_s", "error"]
-    rows = [{c: row.get(c, "") for c in columns} for row in table.to_dict("records")]
-    fits, plot = fit_and_plot(table, config)
-    notes = markdown_table(fit_rows(fits)) if fits else "fewer than 3 data sizes finished: no fit"
+    rows, notes, plot = sweep_tables(table, config)
     if plot is not None:
         notes += f"\n\n![scaling]({plot.name})"
     info = machine_info(corpus=str(config.corpus), eval_clips=str(config.eval_clips), metric=config.metric)
