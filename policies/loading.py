@@ -9,6 +9,17 @@ from policies.base import Policy
 BASELINES = ("initial",)
 
 
+def resolve_checkpoint(name: str | Path) -> Path:
+    """A checkpoint directory as given, or a training run directory's newest complete checkpoint."""
+    from policies.train import checkpoint_dirs
+
+    path = Path(name)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such policy checkpoint (or use one of: {', '.join(BASELINES)})")
+    runs = checkpoint_dirs(path)
+    return runs[-1] if runs else path
+
+
 def load_named_policy(name: str | Path, device: str = "cpu") -> Policy:
     """``"initial"`` (the no-motion baseline), a checkpoint written by ``save_policy``, or a training
     run directory (its newest complete checkpoint)."""
@@ -17,10 +28,5 @@ def load_named_policy(name: str | Path, device: str = "cpu") -> Policy:
 
         return InitialPositionPolicy()
     from policies.checkpoints import load_policy
-    from policies.train import checkpoint_dirs
 
-    path = Path(name)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such policy checkpoint (or use one of: {', '.join(BASELINES)})")
-    runs = checkpoint_dirs(path)
-    return load_policy(runs[-1] if runs else path, device)
+    return load_policy(resolve_checkpoint(name), device)

@@ -79,7 +79,8 @@ class TrainConfig:
     policy: VitraConfig = field(default_factory=VitraConfig.tiny)
     """The model (ignored, except the overrides below, when ``init_checkpoint`` is set)."""
     init_checkpoint: Path | None = None
-    """Start from this checkpoint's weights, config and statistics (fine-tuning a pretrained model)."""
+    """Start from this checkpoint's weights, config and statistics (fine-tuning a pretrained model); a
+    training run directory means its newest checkpoint."""
     stats_from_corpus: bool = False
     """With ``init_checkpoint``: normalise by this corpus's statistics instead of the checkpoint's
     (a new embodiment, e.g. robot fine-tuning after human pretraining)."""
@@ -228,13 +229,14 @@ class LossModule(nn.Module):
 def build_policy(config: TrainConfig, corpus: Any) -> nn.Module:
     """A fresh model with the corpus's statistics, or the ``init_checkpoint`` one; then the overrides."""
     from policies.checkpoints import load_policy
+    from policies.loading import resolve_checkpoint
     from policies.vitra.modeling import VitraPolicy
     from vitra_bench.corpus.dataset import corpus_sample_stats
 
     if config.init_checkpoint is not None:
         if not Path(config.init_checkpoint).is_dir():
-            raise FileNotFoundError(f"init_checkpoint {config.init_checkpoint} is not a checkpoint directory")
-        policy = load_policy(config.init_checkpoint)
+            raise FileNotFoundError(f"init_checkpoint {config.init_checkpoint} is not a checkpoint or run directory")
+        policy = load_policy(resolve_checkpoint(config.init_checkpoint))
         if config.stats_from_corpus:
             policy.set_stats(corpus_sample_stats(corpus))
     else:

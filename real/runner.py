@@ -269,17 +269,20 @@ def run_trials(
 
 def load_source(policy: str, actions_per_inference: int, joint_table: str, zero_shot: bool,
                 device: str) -> tuple[ActionSource, str]:
-    """``initial`` or a checkpoint directory (checked against the XHAND1 right-arm embodiment first)."""
+    """``initial``, a checkpoint directory or a training run (its newest checkpoint), checked against the
+    XHAND1 right-arm embodiment first."""
     if policy == "initial":
         from policies.baselines import InitialPositionPolicy
 
         return PolicySource(InitialPositionPolicy(), actions_per_inference, device), "initial"
     from policies.checkpoints import load_policy
     from policies.embodiment import check_compatible
+    from policies.loading import resolve_checkpoint
     from vitra_bench.embodiment import xhand1
 
-    check_compatible(Path(policy), xhand1(["right"], joint_table), exact=not zero_shot)
-    return PolicySource(load_policy(policy, device), actions_per_inference, device), Path(policy).name
+    checkpoint = resolve_checkpoint(policy)
+    check_compatible(checkpoint, xhand1(["right"], joint_table), exact=not zero_shot)
+    return PolicySource(load_policy(checkpoint, device), actions_per_inference, device), Path(policy).name
 
 
 @dataclass

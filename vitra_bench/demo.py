@@ -218,12 +218,11 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
     def finetune(out: Path) -> None:
         import torch
 
-        from policies.train import checkpoint_dirs, train
+        from policies.train import train
 
         torch.set_num_threads(1)
         for name, run in pretrained_sources(config).items():
-            init = None if run is None else checkpoint_dirs(run)[-1]
-            train(replace(config.finetune, corpus=robot_corpus, init_checkpoint=init, output_dir=out / name))
+            train(replace(config.finetune, corpus=robot_corpus, init_checkpoint=run, output_dir=out / name))
 
     def robot_eval(out: Path) -> None:
         from vitra_bench.robot_report import robot_tables
@@ -243,13 +242,12 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
         robot_tables(config.out, out, list(pretrained_sources(config)))
 
     def twin(out: Path) -> None:
-        from policies.train import checkpoint_dirs
         from real.config import RunConfig
         from real.runner import run
         from vitra_bench.benchmarking import markdown_table
 
         task = config.robot_tasks.split(",")[0].strip()
-        policy = checkpoint_dirs(stage_dir(config.out, "finetune") / "pretrained")[-1]
+        policy = stage_dir(config.out, "finetune") / "pretrained"  # the run: its newest checkpoint is used
         run_config = RunConfig(
             task=task, policy=str(policy), trials=config.twin_trials, max_steps=config.twin_steps, twin=True,
             camera="synthetic", out=out, run_name="twin", record_width=160, record_height=90,
