@@ -374,9 +374,10 @@ def _container_box(name: str) -> SceneObject:
 
 
 def _basket(name: str) -> SceneObject:
-    """A low wicker tray holding the hand broom: 38 x 16 cm inside, 5 cm walls."""
+    """A low wicker tray holding the hand broom: 31 x 16 cm inside, 2.5 cm walls (low enough that
+    fingers closing on the handle from above pass over them)."""
     rgba = (0.6, 0.45, 0.25, 1.0)
-    hx, hy, h, t = 0.2, 0.09, 0.05, 0.008
+    hx, hy, h, t = 0.163, 0.09, 0.025, 0.008
     geoms = _open_tray(hx, hy, h, t, rgba)
     interior = (np.array([0.0, 0.0, h / 2 + 0.02]), np.array([hx - t, hy - t, h / 2 + 0.02]))
     return SceneObject(name, geoms, _top(h, 0.02), interior=interior, static=True, rgba=rgba,
@@ -553,6 +554,8 @@ class TaskScene:
 NUM_PAPER_BALLS = 4
 SWEEP_ZONE = (np.array([0.42, -0.22, 0.0]), np.array([0.07, 0.07, 0.03]))
 """Sweep's target: a 14 x 14 cm taped square on the table, right of the workspace (world frame)."""
+SWEEP_BALLS = (0.31, 0.55, -0.16, 0.02)
+"""x0, x1, y0, y1 (m): where the paper balls are scattered, between the zone and the basket."""
 
 
 def _add_object(spec: mujoco.MjSpec, body_name: str, obj: SceneObject) -> None:
@@ -635,12 +638,16 @@ PARKING = np.array([-0.6, 0.5, -0.75])
 the camera's view (the compiled model keeps its body, so models can be cached per object set)."""
 
 _FIXED_LAYOUT = {
-    # role -> (x, y, yaw range) centres; jittered per trial.
+    # role -> (x, y, yaw) centres; jittered per trial.
     ("PickPlace", "container"): (0.40, 0.19, 0.0),
     ("Pour", "cup"): (0.44, 0.06, 0.0),
     ("Pour", "bottle"): (0.42, -0.14, 0.0),
-    ("Sweep", "basket"): (0.42, 0.21, 0.0),
+    ("Sweep", "basket"): (0.42, 0.27, np.pi / 2),
 }
+"""The basket lies along y with the broom's handle toward +y, its bristles toward the zone: the
+broom is then held, as taken, the way every stroke (toward -y) needs it, fingers forward and palm
+down, the arm's most comfortable pose (a broom lying along x would need a quarter turn of the
+wrist per stroke, which the RM75 cannot make palm-down this close to its base)."""
 
 
 def _rectangle(obj: SceneObject, xy: np.ndarray, yaw: float) -> np.ndarray:
@@ -695,8 +702,8 @@ def place_objects(scene: TaskScene, task: str, rng: np.random.Generator, tries: 
         obj = scene.objects[body]
         role = inverse_roles.get(body)
         if (task, role) in _FIXED_LAYOUT:
-            x, y, _ = _FIXED_LAYOUT[(task, role)]
-            put(body, np.array([x, y]) + rng.uniform(-0.03, 0.03, 2), float(rng.uniform(-0.15, 0.15)))
+            x, y, yaw = _FIXED_LAYOUT[(task, role)]
+            put(body, np.array([x, y]) + rng.uniform(-0.03, 0.03, 2), yaw + float(rng.uniform(-0.15, 0.15)))
             continue
         if task == "Sweep" and role == "broom":
             basket = poses[scene.roles["basket"]]
@@ -704,7 +711,7 @@ def place_objects(scene: TaskScene, task: str, rng: np.random.Generator, tries: 
             poses[body] = np.array([basket[0], basket[1], 0.0085, *_quat_z(yaw_b)])  # on the basket floor
             continue
         if body.startswith("paper_ball_"):
-            region = (0.32, 0.54, -0.15, 0.02)  # scattered between the zone and the basket
+            region = SWEEP_BALLS
         else:
             region = (x0, x1, y0, y1)
         radius = obj.footprint
@@ -737,7 +744,7 @@ def set_body_pose(model: mujoco.MjModel, data: mujoco.MjData, body: str, pose: n
 
 
 __all__ = [
-    "BACKGROUNDS", "CAMERA", "EE_SITE", "GRASP_SITE", "OBJECTS", "REACH_REGION", "SWEEP_ZONE",
+    "BACKGROUNDS", "CAMERA", "EE_SITE", "GRASP_SITE", "OBJECTS", "REACH_REGION", "SWEEP_BALLS", "SWEEP_ZONE",
     "SceneObject", "TaskScene", "background_image", "build_object", "build_scene", "place_objects",
     "set_body_pose",
 ]
