@@ -18,7 +18,16 @@ from typing import Any
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from envs.robot.experts.base import OPEN, POWER, ScriptedExpert, Waypoint, lifted, mount_for_site, palm_frame, pose
+from envs.robot.experts.base import (
+    OPEN,
+    POWER,
+    ScriptedExpert,
+    Waypoint,
+    lifted,
+    mount_for_site,
+    palm_frame,
+    pose,
+)
 from envs.robot.experts.pick_place import READY
 from envs.robot.tasks import POUR_TILT
 
