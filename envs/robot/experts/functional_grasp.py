@@ -4,7 +4,9 @@ The handle comes from the object's geometry (``object_info()["handle_geoms"]`` i
 ``"geoms"``): the grasp site goes on the handle's centre and the fingers wrap across the handle's
 axis. Lying handles (knife, pan, hammer ...) are taken from above like pick & place objects;
 upright loops (mug, teapot: the object's grasp approaches sideways) from the side, palm facing
-the body, fingers horizontal round the loop's outer bar.
+the body, fingers horizontal round the loop's outer bar. A lying handle is taken a little toward
+its free end, so that the hand's width stays off the head; a grasp that did not lift the tool is
+tried again with the next reachable rotation.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from envs.robot.experts.base import (
+    OPEN,
     POWER,
     Reach,
     ScriptedExpert,
@@ -31,6 +34,8 @@ from envs.robot.tasks import LIFT_HEIGHT
 
 LIFT = LIFT_HEIGHT + 0.05  # m: well past the predicate's threshold
 SIDE_BACKOFF = 0.08  # m the palm starts away from an upright handle before moving in
+TOWARD_END = 0.03  # m the grasp moves from a lying handle's centre away from the head (fingers touched ladle, brush, hammer, pan heads: 5/20 seeds)
+MAX_ATTEMPTS = 2  # grasps tried at a lying handle; one takes ~90 of the 450 steps
 
 
 def handle_geometry(obj: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
@@ -52,6 +57,16 @@ def handle_geometry(obj: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]
     return centre, vt[0], max(tops)
 
 
+def away_from_head(obj: dict[str, Any], centre: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """``axis`` or its opposite, whichever points from the handle away from the object's other
+    geoms (the head); the geoms' centres stand in for where the head is."""
+    rotation, position = obj["pose"][:3, :3], obj["pose"][:3, 3]
+    others = [rotation @ np.asarray(g.pos) + position for i, g in enumerate(obj["geoms"]) if i not in obj["handle_geoms"]]
+    if not others:
+        return axis
+    return axis if np.dot(np.mean(others, axis=0) - centre, axis) < 0 else -axis
+
+
 class FunctionalGraspExpert(ScriptedExpert):
     """Grasp the handle (from above or from the side, by the object's grasp approach) and lift."""
 
@@ -62,10 +77,22 @@ class FunctionalGraspExpert(ScriptedExpert):
         self.reach = Reach()
 
     def plan(self, env: Any) -> Iterator[Waypoint]:
-        obj = next(o for o in env.object_info("world").values() if o["role"] == "object")
+        tried: list[int] = []
+        for _ in range(MAX_ATTEMPTS):
+            obj = next(o for o in env.object_info("world").values() if o["role"] == "object")
+            start_z = obj["pose"][2, 3]
+            yield from self._grasp(env, obj, tried)
+            now = next(o for o in env.object_info("world").values() if o["role"] == "object")
+            if now["pose"][2, 3] - start_z >= LIFT_HEIGHT or abs(obj["grasp_approach"][2]) <= 0.7:
+                return
+            yield Waypoint(lifted(env.ee_pose("world"), APPROACH_HEIGHT), OPEN, speed=0.2, label="regrasp")
+
+    def _grasp(self, env: Any, obj: dict[str, Any], tried: list[int]) -> Iterator[Waypoint]:
+        """Reach the handle with the first reachable rotation not in ``tried`` (appended), close, lift."""
         centre, axis, top = handle_geometry(obj)
         approach = obj["grasp_approach"]
         if abs(approach[2]) > 0.7:  # lying handle: from above, fingers across its axis
+            centre = centre + TOWARD_END * away_from_head(obj, centre, axis)
             site = np.array([centre[0], centre[1], max(MIN_SITE_HEIGHT, top - 0.025)])
             across = yaw_near(np.arctan2(axis[1], axis[0]) + np.pi / 2, heading(site))
             rotations = [top_down(across + d) for d in np.deg2rad([0, 20, -20, 180])]
@@ -77,12 +104,16 @@ class FunctionalGraspExpert(ScriptedExpert):
             rotations = [palm_frame(normal, s * side) for s in (1.0, -1.0)]
             backoff = -SIDE_BACKOFF * normal
         candidates = []
-        for rotation in rotations:
+        for i, rotation in enumerate(rotations):
+            if i in tried:
+                continue
             grasp = mount_for_site(env, rotation, site)
             pre = grasp.copy()
             pre[:3, 3] += backoff
-            candidates.append((0.0, [pre, grasp, lifted(grasp, LIFT)]))
-        pre, grasp, lift = candidates[self.reach.best(candidates)][1]
+            candidates.append((float(i), [pre, grasp, lifted(grasp, LIFT)]))
+        best = self.reach.best(candidates)
+        tried.append(int(candidates[best][0]))
+        pre, grasp, lift = candidates[best][1]
         yield Waypoint(pre, READY, speed=0.3, label="approach")
         yield Waypoint(grasp, READY, speed=0.1, tolerance=0.006, label="reach")
         yield Waypoint(grasp, POWER, min_steps=15, hold=8, label="close")
