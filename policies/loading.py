@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from policies.base import Policy
 
-BASELINES = ("initial",)
+BASELINES = ("initial", "random")
 
 
 def resolve_checkpoint(name: str | Path) -> Path:
@@ -20,13 +22,22 @@ def resolve_checkpoint(name: str | Path) -> Path:
     return runs[-1] if runs else path
 
 
-def load_named_policy(name: str | Path, device: str = "cpu") -> Policy:
-    """``"initial"`` (the no-motion baseline), a checkpoint written by ``save_policy``, or a training
-    run directory (its newest complete checkpoint)."""
+def load_named_policy(
+    name: str | Path, device: str = "cpu", action_box: tuple[np.ndarray, np.ndarray] | None = None
+) -> Policy:
+    """``"initial"`` (the no-motion baseline), ``"random"`` (uniform in ``action_box``, the env's
+    action space bounds), a checkpoint written by ``save_policy``, or a training run directory (its
+    newest complete checkpoint)."""
     if str(name) == "initial":
         from policies.baselines import InitialPositionPolicy
 
         return InitialPositionPolicy()
+    if str(name) == "random":
+        if action_box is None:
+            raise ValueError("the random policy needs the action box it draws from (low, high)")
+        from policies.baselines import RandomPolicy
+
+        return RandomPolicy(*action_box)
     from policies.checkpoints import load_policy
 
     return load_policy(resolve_checkpoint(name), device)

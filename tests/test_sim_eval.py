@@ -40,3 +40,21 @@ def test_same_seed_same_trial(tmp_path):
         runs.append(decode_video(tmp_path / name / "videos" / "episode_0.mp4"))
     np.testing.assert_array_equal(runs[0], runs[1])
     assert np.abs(runs[0][-1].astype(int) - runs[0][0].astype(int)).max() > 0  # the random policy moved the arm
+
+
+def test_random_baseline_is_seeded_and_inside_the_action_box():
+    import torch
+
+    from policies.baselines import RandomPolicy
+
+    low, high = -np.arange(1, 103, dtype=np.float32), np.arange(1, 103, dtype=np.float32)
+    policy = RandomPolicy(low, high)
+    batch = {"state": torch.zeros(2, 122)}
+    a = policy.predict_actions(batch, torch.Generator().manual_seed(3))
+    b = policy.predict_actions(batch, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(a, b)
+    assert a.shape == (2, policy.chunk_size, 102)
+    assert bool((a >= torch.from_numpy(low)).all() and (a <= torch.from_numpy(high)).all())
+    assert float(a[..., -1].std()) > 10  # spread over the box, not stuck near zero
+    with pytest.raises(ValueError, match="action box"):
+        RandomPolicy(low[:5], high[:5])

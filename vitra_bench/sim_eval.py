@@ -31,7 +31,8 @@ class EvalConfig:
     """What ``vitra-bench eval`` runs."""
 
     policy: str = "initial"
-    """A checkpoint, a training run directory (newest checkpoint) or ``initial``."""
+    """A checkpoint, a training run directory (newest checkpoint), ``initial`` (no motion) or
+    ``random`` (uniform in the env's action box)."""
     task: Literal["PickPlace", "FunctionalGrasp", "Pour", "Sweep"] = "PickPlace"
     split: Literal["seen", "unseen_object_background", "unseen_category"] = "seen"
     trials: int | None = None
@@ -115,11 +116,11 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     trials = spec.trials(config.split) if config.trials is None else config.trials
     if trials < 1:
         raise ValueError(f"{config.task} has no trials for split {config.split!r}")
-    policy = load_named_policy(config.policy)
+    env = gym.make(f"VitraBench/{config.task}-v0", split=config.split, image_size=config.image_size)
+    policy = load_named_policy(config.policy, action_box=(env.action_space.low, env.action_space.high))
     out = Path(config.out)
     (out / "videos").mkdir(parents=True, exist_ok=True)
     video_settings = VideoSettings(codec="libx264", pix_fmt="yuv420p", gop=30, crf=23)
-    env = gym.make(f"VitraBench/{config.task}-v0", split=config.split, image_size=config.image_size)
     rows = []
     started = time.perf_counter()
     try:
