@@ -216,3 +216,30 @@ def test_both_hands_and_cameras_are_exercised(corpus: Corpus) -> None:
     assert {e.main_hand for e in episodes} == set(HANDS)
     assert any(all(e.instructions[h] for h in HANDS) for e in episodes)
     assert {e.extra["camera"] for e in episodes} == {"moving", "static"}
+
+
+def test_commanded_episode_round_trips_and_trains_on_its_commands(tmp_path: Path) -> None:
+    """A robot episode's sent commands are stored as its ``action`` column, read back as
+    ``Episode.commands``, and are what the dataset's chunks hold (not the track-derived actions)."""
+    from vitra_bench.corpus import CorpusWriter
+    from vitra_bench.synthetic import CAMERA, generate_episode
+
+    config = SyntheticConfig(**{**CONFIG.__dict__, "episodes": 1, "dropout": 0.0})
+    episode = generate_episode(config, 0)
+    track_actions, mask = layout.episode_step_actions(episode)
+    commands = np.random.default_rng(0).normal(size=(episode.num_frames, layout.ACTION_DIM)).astype(np.float32)
+    episode.commands = np.where(np.maximum(mask, mask[0]), commands, 0.0).astype(np.float32)
+    with CorpusWriter(tmp_path / "c", fps=config.fps, cameras={CAMERA: (config.width, config.height)}) as writer:
+        writer.add(episode)
+    with Corpus(tmp_path / "c") as corpus:
+        back = corpus.episode(0)
+        assert "action_source" not in back.extra
+        np.testing.assert_array_equal(back.commands, episode.commands)
+    dataset = HandActionDataset(tmp_path / "c")
+    chunk = layout.CHUNK_SIZE
+    for t0 in (0, episode.num_frames - 3):
+        sample = dataset.raw_sample(int(np.flatnonzero(dataset._frame_of == t0)[0]))
+        n = min(chunk, episode.num_frames - t0)
+        np.testing.assert_array_equal(sample["actions"][:n], episode.commands[t0 : t0 + n])
+        assert not sample["action_mask"][n:].any()
+        assert not np.allclose(sample["actions"][: n - 1], track_actions[t0 : t0 + n - 1])

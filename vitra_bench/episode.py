@@ -171,6 +171,12 @@ class Episode:
         frames: camera name -> (T, H, W, 3) uint8 RGB frames, given when writing; the reader leaves
             it empty and decodes frames on demand.
         extra: JSON-serialisable producer information (scene id, split, generator seed...).
+        commands: (T, 102) the actions a robot was sent at each frame, for episodes recorded on a
+            robot (LeRobot's ``action``); None for human video, whose actions come from the tracks.
+            Training targets must be what was *sent*: an action derived from the measured track lags
+            the command, and a finger that position servos hold against an object measures where it
+            stopped, not the target past it that squeezes (replaying the track-derived actions of 3
+            successful expert demonstrations open-loop succeeded 0 times, the sent ones 3 times).
     """
 
     key: str
@@ -186,6 +192,7 @@ class Episode:
     caption_source: str
     frames: dict[str, np.ndarray] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    commands: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -214,6 +221,8 @@ class Episode:
             raise EpisodeError(f"main_hand must be 'left' or 'right', got {self.main_hand!r}")
         if not self.instructions[self.main_hand]:
             raise EpisodeError(f"main hand {self.main_hand!r} has no instruction")
+        if self.commands is not None:
+            self.commands = _as(self.commands, np.float32, (t, 102), "commands")
         w, h = self.image_size
         for camera, video in self.frames.items():
             self.frames[camera] = _as(video, np.uint8, (t, h, w, 3), f"frames[{camera!r}]")

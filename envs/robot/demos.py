@@ -13,9 +13,9 @@ the joint targets the env executed at step t (IK output and mapped hand targets,
 "executed command"), the hand mount = ``rm_attachment_site`` (so ``ee_to_mount`` is the
 identity) and the head camera's pose in the arm base; ``episode_from_tele`` turns it into the corpus
 episode (hand-mount pose as the wrist, mapped theta, ``extra["robot"]``), which exports to
-VITRA-TeleData and fine-tunes like any robot episode. The env's own 102-dim action vectors (the
-policy-side view of the same commands) travel in ``extra["sim"]["actions"]`` (the right block;
-the left one is always zero), with the task, split and seed that reproduce the episode.
+VITRA-TeleData. The env's own 102-dim action vectors (the policy-side view of the same commands)
+are the episode's ``commands``, its training targets; ``extra["sim"]`` holds the task, split and
+seed that reproduce the episode.
 
 Frame t of an episode is the observation the action of step t was chosen from; the observation
 after the last step is not stored (it has no action).
@@ -142,7 +142,6 @@ def episode_of(attempt: Attempt, config: DemoRecordConfig):
         TeleEpisode,
         episode_from_tele,
     )
-    from vitra_bench.layout import RIGHT_ACTION
 
     a = attempt.arrays
     t = len(a["actions"])
@@ -154,11 +153,8 @@ def episode_of(attempt: Attempt, config: DemoRecordConfig):
     fps = 30.0
     tele = TeleEpisode(attempt.key, attempt.instruction, fps, attempt.intrinsics, {"right": arm}, a["frames"])
     episode = episode_from_tele(tele, table=JOINT_TABLE, source_video=f"{attempt.key}.mp4")
-    episode.extra["sim"] = {
-        **attempt.record(), "split": config.split,
-        "actions": np.asarray(a["actions"][:, RIGHT_ACTION], np.float32).tolist(),
-        "actions_slice": [RIGHT_ACTION.start, RIGHT_ACTION.stop],
-    }
+    episode.extra["sim"] = {**attempt.record(), "split": config.split}
+    episode.commands = np.asarray(a["actions"], np.float32)
     return episode
 
 

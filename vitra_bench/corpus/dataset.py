@@ -20,6 +20,7 @@ The state is the stored ``observation.state`` row of t0, which the writer comput
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ import torch
 from torch.utils.data import Dataset
 
 from vitra_bench import layout
-from vitra_bench.corpus.episode_table import instructions_from_json
+from vitra_bench.corpus.episode_table import ACTION_SOURCE_KEY, instructions_from_json
 from vitra_bench.corpus.errors import CorpusError
 from vitra_bench.corpus.reader import Corpus
 from vitra_bench.corpus.schema import HUMAN_ROBOT_TYPE, hand_feature
@@ -47,6 +48,8 @@ FRAME_COLUMNS = (
     "camera.extrinsics",
     "observation.state",
     "observation.state_mask",
+    "action",
+    "action_mask",
     *(hand_feature(hand, name) for hand in HANDS for name in _HAND_COLUMNS),
 )
 _EPISODE_INFO_CACHE = 1024
@@ -95,6 +98,8 @@ class _EpisodeInfo:
     main_hand: str
     instructions: dict[str, list[Instruction]]
     intrinsics: np.ndarray
+    commanded: bool
+    """The ``action`` column holds the commands a robot was sent (``Episode.commands``)."""
 
 
 def _hand_arrays(columns: Mapping[str, np.ndarray], hand: str) -> layout.HandArrays:
@@ -108,6 +113,17 @@ def _action_chunk(columns: Mapping[str, np.ndarray], t0: int, chunk_size: int) -
     """``layout.action_chunk`` from an episode's frame-table columns (extrinsics stored flat, (T, 16))."""
     extrinsics = columns["camera.extrinsics"].reshape(-1, 4, 4)
     return layout.anchored_chunk(extrinsics, {hand: _hand_arrays(columns, hand) for hand in HANDS}, t0, chunk_size)
+
+
+def _command_chunk(columns: Mapping[str, np.ndarray], t0: int, chunk_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sent commands of frames t0 .. t0 + chunk - 1; steps past the episode end are masked zeros.
+    No re-anchoring: a robot's commands are already in the frame they were sent in."""
+    values = np.zeros((chunk_size, layout.ACTION_DIM), np.float32)
+    mask = np.zeros((chunk_size, layout.ACTION_DIM), bool)
+    rows = slice(t0, min(t0 + chunk_size, len(columns["action"])))
+    n = rows.stop - rows.start
+    values[:n], mask[:n] = columns["action"][rows], columns["action_mask"][rows]
+    return values, mask
 
 
 def _to_torch(sample: dict[str, Any]) -> dict[str, Any]:
@@ -230,6 +246,7 @@ class HandActionDataset(Dataset):
                 main_hand=str(row["vitra/main_hand"]),
                 instructions=instructions_from_json(row["vitra/instructions"]),
                 intrinsics=np.asarray(row["vitra/intrinsics"], np.float32).reshape(3, 3),
+                commanded=json.loads(row["vitra/extra"]).get(ACTION_SOURCE_KEY) == "commands",
             )
         self._info[episode] = info
         if len(self._info) > _EPISODE_INFO_CACHE:
@@ -243,7 +260,8 @@ class HandActionDataset(Dataset):
         episode, t0 = int(self._episode_of[index]), int(self._frame_of[index])
         info = self._episode_info(episode)
         columns = self.corpus.frame_table(episode, FRAME_COLUMNS)
-        actions, action_mask = _action_chunk(columns, t0, self.chunk_size)
+        chunk = _command_chunk if info.commanded else _action_chunk
+        actions, action_mask = chunk(columns, t0, self.chunk_size)
         action_mask = action_mask & self.embodiment.action_mask
         state_mask = columns["observation.state_mask"][t0] & self.embodiment.state_mask
         rng = self._rng(index, _PROMPT_STREAM)

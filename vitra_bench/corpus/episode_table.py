@@ -17,7 +17,14 @@ import pyarrow as pa
 from vitra_bench import layout
 from vitra_bench.corpus.errors import CorpusError
 from vitra_bench.corpus.schema import HAND_FIELDS, hand_feature
-from vitra_bench.episode import HANDS, NUM_FINGER_JOINTS, NUM_KEYPOINTS, Episode, HandTrack, Instruction
+from vitra_bench.episode import (
+    HANDS,
+    NUM_FINGER_JOINTS,
+    NUM_KEYPOINTS,
+    Episode,
+    HandTrack,
+    Instruction,
+)
 
 # Per-episode VITRA metadata columns and their parquet types.
 METADATA_TYPES: dict[str, pa.DataType] = {
@@ -43,11 +50,28 @@ _HAND_SHAPES = {
 }
 
 
+ACTION_SOURCE_KEY = "action_source"
+"""``vitra/extra`` key marking an episode whose ``action`` column holds the commands a robot was
+sent (``Episode.commands``) rather than the step actions derived from its tracks."""
+
+
+def episode_actions(episode: Episode) -> tuple[np.ndarray, np.ndarray]:
+    """The ``action`` column and its mask: the sent commands when the episode has them, else the
+    one-step actions of the tracks. Commands fill the slots the tracks fill (the robot's mapped
+    ones), on every frame: the command sent at the last frame was executed too."""
+    action, mask = layout.episode_step_actions(episode)
+    if episode.commands is None:
+        return action, mask
+    if len(mask) > 1:
+        mask[-1] = mask[-2]
+    return np.where(mask, episode.commands, 0.0).astype(np.float32), mask
+
+
 def frame_columns(episode: Episode) -> dict[str, np.ndarray]:
     """Per-frame feature arrays of ``episode``, all but those assigned at commit (episode/global/task index)."""
     t = episode.num_frames
     state, state_mask = layout.episode_states(episode)
-    action, action_mask = layout.episode_step_actions(episode)
+    action, action_mask = episode_actions(episode)
     columns = {
         "timestamp": (np.arange(t) / episode.fps).astype(np.float32),
         "frame_index": np.arange(t, dtype=np.int64),
@@ -87,8 +111,9 @@ def instructions_from_json(text: str) -> dict[str, list[Instruction]]:
 
 def episode_metadata(episode: Episode) -> dict[str, Any]:
     """The ``vitra/...`` columns of ``episode``'s metadata row, as JSON-friendly Python values."""
+    tagged = episode.extra if episode.commands is None else {**episode.extra, ACTION_SOURCE_KEY: "commands"}
     try:
-        extra = json.dumps(episode.extra)
+        extra = json.dumps(tagged)
     except (TypeError, ValueError) as exc:
         raise CorpusError(f"episode {episode.key!r}: extra must be JSON-serialisable ({exc})") from exc
     return {
@@ -121,6 +146,8 @@ def episode_from_storage(
             kept=np.asarray(columns[hand_feature(hand, "kept")], bool),
             **arrays,
         )
+    extra = json.loads(metadata["vitra/extra"])
+    commands = np.asarray(columns["action"], np.float32) if extra.pop(ACTION_SOURCE_KEY, None) == "commands" else None
     return Episode(
         key=str(metadata["vitra/key"]),
         source_video=str(metadata["vitra/source_video"]),
@@ -134,5 +161,6 @@ def episode_from_storage(
         main_hand=str(metadata["vitra/main_hand"]),
         caption_source=str(metadata["vitra/caption_source"]),
         frames=frames or {},
-        extra=json.loads(metadata["vitra/extra"]),
+        extra=extra,
+        commands=commands,
     )
