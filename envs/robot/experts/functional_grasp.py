@@ -5,8 +5,9 @@ The handle comes from the object's geometry (``object_info()["handle_geoms"]`` i
 axis. Lying handles (knife, pan, hammer ...) are taken from above like pick & place objects;
 upright loops (mug, teapot: the object's grasp approaches sideways) from the side, palm facing
 the body, fingers horizontal round the loop's outer bar. A lying handle is taken a little toward
-its free end, so that the hand's width stays off the head; a grasp that did not lift the tool is
-tried again with the next reachable rotation.
+its free end, so that the hand's width stays off the head, and a thin one (knife, spatula) with
+the site nearly at the table, so the fingertips get under it; a grasp that did not lift the tool is
+tried again with the next reachable rotation (and the next height).
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from envs.robot.tasks import LIFT_HEIGHT
 LIFT = LIFT_HEIGHT + 0.05  # m: well past the predicate's threshold
 SIDE_BACKOFF = 0.08  # m the palm starts away from an upright handle before moving in
 TOWARD_END = 0.03  # m the grasp moves from a lying handle's centre away from the head (fingers touched ladle, brush, hammer, pan heads: 5/20 seeds)
-MAX_ATTEMPTS = 2  # grasps tried at a lying handle; one takes ~90 of the 450 steps
+THIN = 0.021  # m: a lying handle whose top is lower than this (knives 1.85, spatulas 2.0 cm; brushes 2.1 and ladles 2.4 cm are lifted from 2 cm) is thin
+THIN_SITE_HEIGHTS = (0.012, 0.010, MIN_SITE_HEIGHT)  # m: grasp site over a thin handle, attempt by attempt; low, the knuckles press the table and the fingertips get under the handle (at 2 cm they closed on top and pushed it away: 1/7 knives and spatulas of seeds 300-319 taken, 5/7 with these)
+MAX_ATTEMPTS = 3  # grasps tried at a lying handle (one a height above); one takes ~90 of the 450 steps
 
 
 def handle_geometry(obj: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
@@ -78,22 +81,24 @@ class FunctionalGraspExpert(ScriptedExpert):
 
     def plan(self, env: Any) -> Iterator[Waypoint]:
         tried: list[int] = []
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             obj = next(o for o in env.object_info("world").values() if o["role"] == "object")
             start_z = obj["pose"][2, 3]
-            yield from self._grasp(env, obj, tried)
+            yield from self._grasp(env, obj, tried, THIN_SITE_HEIGHTS[attempt])
             now = next(o for o in env.object_info("world").values() if o["role"] == "object")
             if now["pose"][2, 3] - start_z >= LIFT_HEIGHT or abs(obj["grasp_approach"][2]) <= 0.7:
                 return
             yield Waypoint(lifted(env.ee_pose("world"), APPROACH_HEIGHT), OPEN, speed=0.2, label="regrasp")
 
-    def _grasp(self, env: Any, obj: dict[str, Any], tried: list[int]) -> Iterator[Waypoint]:
-        """Reach the handle with the first reachable rotation not in ``tried`` (appended), close, lift."""
+    def _grasp(self, env: Any, obj: dict[str, Any], tried: list[int], thin_site: float) -> Iterator[Waypoint]:
+        """Reach the handle with the first reachable rotation not in ``tried`` (appended), close, lift;
+        a thin lying handle is taken with the grasp site at ``thin_site`` above the table."""
         centre, axis, top = handle_geometry(obj)
         approach = obj["grasp_approach"]
         if abs(approach[2]) > 0.7:  # lying handle: from above, fingers across its axis
             centre = centre + TOWARD_END * away_from_head(obj, centre, axis)
-            site = np.array([centre[0], centre[1], max(MIN_SITE_HEIGHT, top - 0.025)])
+            floor = thin_site if top < THIN else MIN_SITE_HEIGHT
+            site = np.array([centre[0], centre[1], max(floor, top - 0.025)])
             across = yaw_near(np.arctan2(axis[1], axis[0]) + np.pi / 2, heading(site))
             rotations = [top_down(across + d) for d in np.deg2rad([0, 20, -20, 180])]
             backoff = np.array([0.0, 0.0, APPROACH_HEIGHT])
@@ -104,9 +109,9 @@ class FunctionalGraspExpert(ScriptedExpert):
             rotations = [palm_frame(normal, s * side) for s in (1.0, -1.0)]
             backoff = -SIDE_BACKOFF * normal
         candidates = []
-        for i, rotation in enumerate(rotations):
-            if i in tried:
-                continue
+        fresh = [i for i in range(len(rotations)) if i not in tried] or list(range(len(rotations)))
+        for i in fresh:  # all tried (the tool turned over onto its side): any again
+            rotation = rotations[i]
             grasp = mount_for_site(env, rotation, site)
             pre = grasp.copy()
             pre[:3, 3] += backoff

@@ -3,9 +3,11 @@
 The grasp comes from the object's surface points (``object_info()["points"]``), not from a
 per-object table, so unseen objects and categories get the same treatment: the grasp site goes
 to the centre of the object's footprint, as low as the palm allows (its face just above the top)
-and no lower than the knuckles allow over the table; the fingers are laid across the footprint's
-long axis (the closed hand holds an object along its thumb-side axis, across the fingers). Of the
-yaws the object allows, the one nearest the radial direction whose poses the arm can reach wins.
+and no lower than the knuckles allow over the table (a flat object lower still, so the fingertips
+get under it); the fingers are laid across the footprint's long axis (the closed hand holds an
+object along its thumb-side axis, across the fingers). Of the yaws the object allows, the one
+nearest the radial direction whose poses the arm can reach wins, preferring those that keep the
+forearm off the box.
 
 The plan is a generator, so it checks what happened: an object not lifted by the grasp, or no
 longer held after the carry, is grasped again (from where it lies now, with a yaw not tried yet);
@@ -34,10 +36,14 @@ from envs.robot.experts.base import (
 
 PALM_CLEARANCE = 0.025  # m from the grasp site up to the object's top: the palm face ends ~6 mm above it
 MIN_SITE_HEIGHT = 0.02  # m above the table: curled knuckles reach ~1.6 cm below the grasp site
+FLAT = 0.04  # m: an object lower than this (carrot, sponge, banana: 2.8-3.9 cm) is flat
+FLAT_SITE_HEIGHT = 0.012  # m: site for flat objects, knuckles pressing the table so the fingertips slide under it (at 2 cm: 0/6 carrots and sponges of seeds 300-319 lifted)
 APPROACH_HEIGHT = 0.10  # m above the grasp for the pre-grasp
 CARRY_CLEARANCE = 0.05  # m between the carried object's bottom and the box's rim
 LIFTED = 0.03  # m the object's bottom must rise for a grasp to count as holding it
 MAX_ATTEMPTS = 3  # grasps tried; one takes ~150 of the 600 steps (seeds 300-319: 8/20 missed the first)
+FOREARM = 0.22  # m of forearm behind the mount that passes at grasp height (seed 304: it rested on the box rim, hand stuck 3.6 cm high)
+ARM_MARGIN = 0.04  # m kept between that forearm line and the box (link radius plus a little)
 ROUND = 1.5  # long/short axis ratio under which a footprint counts as round (any yaw grasps it)
 YAW_OFFSETS = np.deg2rad([0, 30, -30, 60, -60, 90, -90])  # tried in this order
 READY = np.array([0.0, 0.0, 0.0, 0.0, 0.1, 0.0, 0.1, 0.0, 0.1, 0.0, 0.1, 0.0])
@@ -56,17 +62,28 @@ def footprint(points: np.ndarray) -> tuple[np.ndarray, float | None, float, floa
     return np.array([*centre, 0.5 * (top + bottom)]), long_axis, top, bottom
 
 
+def clear_of(points: np.ndarray, mount: np.ndarray) -> bool:
+    """Whether a grasp at ``mount`` keeps the forearm (the line behind the wrist, opposite the
+    fingers) off the object with ``points`` (the box): a yaw with the wrist low over the box can be
+    reachable yet stop on its rim before the fingers reach a low object."""
+    low, high = points[:, :2].min(axis=0) - ARM_MARGIN, points[:, :2].max(axis=0) + ARM_MARGIN
+    line = mount[:3, 3] - np.outer(np.linspace(0.0, FOREARM, 12), mount[:3, 2])
+    over = np.all((line[:, :2] >= low) & (line[:, :2] <= high), axis=1)
+    return not bool(np.any(over & (line[:, 2] < float(points[:, 2].max()) + ARM_MARGIN)))
+
+
 def grasp_candidates(points: np.ndarray) -> tuple[np.ndarray, list[float]]:
     """Where the grasp site goes on an object lying on the table, and the fingers' headings to try
     in order: across the long axis (nearest the radial direction first), or any for round objects."""
     centre, long_axis, top, bottom = footprint(points)
-    z = max(bottom + MIN_SITE_HEIGHT, min(centre[2], top - PALM_CLEARANCE))
+    floor = FLAT_SITE_HEIGHT if top - bottom < FLAT else MIN_SITE_HEIGHT
+    z = max(bottom + floor, min(centre[2], top - PALM_CLEARANCE))
     radial = heading(centre)
     if long_axis is None:
         yaws = [radial + d for d in YAW_OFFSETS]
     else:
         across = yaw_near(long_axis + np.pi / 2, radial)
-        yaws = [across + d for d in np.deg2rad([0, 20, -20])] + [across + np.pi]
+        yaws = [across + d for d in np.deg2rad([0, 20, -20])] + [across + np.pi + d for d in np.deg2rad([0, 20, -20])]
     return np.array([centre[0], centre[1], z]), yaws
 
 
@@ -95,17 +112,14 @@ class PickPlaceExpert(ScriptedExpert):
         fresh = [y for y in yaws if all(abs(np.angle(np.exp(1j * (y - t)))) > 0.1 for t in tried)] or yaws
         bottom = float(obj["points"][:, 2].min())
         carry_z = float(box["points"][:, 2].max()) + CARRY_CLEARANCE + site[2] - bottom
-        drop = box["interior"][0]
         candidates = []
-        for yaw in fresh:
+        for yaw in fresh:  # the carry is planned later, from the held pose (over the box it is often out of reach by a few cm whatever the grasp yaw, which made the choice arbitrary)
             grasp = mount_for_site(env, top_down(yaw), site)
-            carry = top_down(yaw_near(heading(drop), yaw, 2 * np.pi))
-            above_box = mount_for_site(env, carry, np.array([drop[0], drop[1], carry_z]))
-            poses = [lifted(grasp, APPROACH_HEIGHT), grasp, lifted(grasp, carry_z - site[2]), above_box]
-            candidates.append((yaw, poses))
+            candidates.append((yaw, [lifted(grasp, APPROACH_HEIGHT), grasp, lifted(grasp, carry_z - site[2])]))
+        candidates.sort(key=lambda c: not clear_of(box["points"], c[1][1]))  # stable: keeps the yaw order
         best = self.reach.best(candidates)
         tried.append(candidates[best][0])
-        approach, grasp, lift, _ = candidates[best][1]
+        approach, grasp, lift = candidates[best][1]
         yield Waypoint(approach, READY, speed=0.3, label="approach")
         yield Waypoint(grasp, READY, speed=0.12, tolerance=0.006, label="descend")
         yield Waypoint(grasp, POWER, min_steps=15, hold=8, label="close")
