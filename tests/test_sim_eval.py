@@ -58,3 +58,14 @@ def test_random_baseline_is_seeded_and_inside_the_action_box():
     assert float(a[..., -1].std()) > 10  # spread over the box, not stuck near zero
     with pytest.raises(ValueError, match="action box"):
         RandomPolicy(low[:5], high[:5])
+
+
+def test_cfg_scale_override_is_recorded_and_needs_a_vitra_checkpoint(tmp_path):
+    import torch
+
+    torch.manual_seed(0)
+    checkpoint = save_policy(tmp_path / "policy", VitraPolicy(VitraConfig.tiny()))
+    info = evaluate(EvalConfig(policy=str(checkpoint), trials=1, max_steps=2, cfg_scale=1.0, videos=0, out=tmp_path / "a"))
+    assert info["config"]["cfg_scale"] == 1.0
+    with pytest.raises(ValueError, match="cfg_scale"):
+        evaluate(EvalConfig(policy="initial", trials=1, max_steps=2, cfg_scale=2.0, videos=0, out=tmp_path / "b"))

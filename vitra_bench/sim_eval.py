@@ -43,6 +43,9 @@ class EvalConfig:
     """Actions of each predicted chunk executed before the policy is asked again."""
     max_steps: int | None = None
     """Cap on steps per trial (default: the task's horizon)."""
+    cfg_scale: float | None = None
+    """Classifier-free guidance scale for a VITRA checkpoint (default: the checkpoint's, the paper's
+    5.0); a small model trained briefly may extrapolate badly under strong guidance."""
     image_size: int = 128
     videos: int = 2
     """Trials recorded as mp4."""
@@ -118,6 +121,10 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
         raise ValueError(f"{config.task} has no trials for split {config.split!r}")
     env = gym.make(f"VitraBench/{config.task}-v0", split=config.split, image_size=config.image_size)
     policy = load_named_policy(config.policy, action_box=(env.action_space.low, env.action_space.high))
+    if config.cfg_scale is not None:
+        if not hasattr(policy, "config") or not hasattr(policy.config, "cfg_scale"):
+            raise ValueError(f"--cfg_scale needs a VITRA checkpoint; {config.policy!r} has no guidance")
+        policy.config.cfg_scale = float(config.cfg_scale)
     out = Path(config.out)
     (out / "videos").mkdir(parents=True, exist_ok=True)
     video_settings = VideoSettings(codec="libx264", pix_fmt="yuv420p", gop=30, crf=23)
