@@ -176,6 +176,13 @@ def mount_for_site(env: Any, rotation: np.ndarray, site_position: np.ndarray) ->
     return pose(rotation, np.asarray(site_position, float) - rotation @ offset[:3, 3])
 
 
+def in_hand(env: Any, body: str) -> np.ndarray:
+    """(4, 4) pose of object ``body`` in the hand-mount frame, read now. Plans that carry an object
+    solve later mount poses from it (``mount = wanted_object_pose @ inv(in_hand)``) rather than from
+    where the grasp was planned: closing fingers move an object several centimetres in the hand."""
+    return np.linalg.inv(env.ee_pose("world")) @ env.object_info("world")[body]["pose"]
+
+
 def lifted(p: np.ndarray, dz: float) -> np.ndarray:
     """``p`` raised by ``dz`` m (world z)."""
     out = p.copy()

@@ -23,6 +23,7 @@ from envs.robot.experts.base import (
     POWER,
     ScriptedExpert,
     Waypoint,
+    in_hand,
     lifted,
     mount_for_site,
     palm_frame,
@@ -106,8 +107,9 @@ class PourExpert(ScriptedExpert):
 
         # The bottle as held: its pose and its mouth in the mount frame.
         mount = env.ee_pose("world")
-        held = np.linalg.inv(mount) @ _bottle(env, key)["pose"]
-        mouth_local = np.linalg.inv(_bottle(env, key)["pose"]) @ np.append(_bottle(env, key)["keypoints"]["mouth"], 1.0)
+        held = in_hand(env, key)
+        now = _bottle(env, key)
+        mouth_local = np.linalg.inv(now["pose"]) @ np.append(now["keypoints"]["mouth"], 1.0)
 
         def mount_for_bottle(bottle_pose: np.ndarray) -> np.ndarray:
             return bottle_pose @ np.linalg.inv(held)
@@ -139,8 +141,7 @@ class PourExpert(ScriptedExpert):
 
         # Back where it stood: re-read the grip (the pour may have turned the bottle in the hand),
         # and set it down upright, its base just above the table.
-        mount = env.ee_pose("world")
-        held = np.linalg.inv(mount) @ _bottle(env, key)["pose"]
+        held = in_hand(env, key)
         yaw = np.arctan2(held_rotation[1, 0], held_rotation[0, 0])
         upright = Rotation.from_rotvec([0.0, 0.0, yaw]).as_matrix()
         down = pose(upright, start_pose[:3, 3] + [0.0, 0.0, SET_DOWN])

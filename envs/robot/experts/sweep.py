@@ -24,6 +24,7 @@ from envs.robot.experts.base import (
     POWER,
     ScriptedExpert,
     Waypoint,
+    in_hand,
     lifted,
     mount_for_site,
     top_down,
@@ -65,9 +66,8 @@ class SweepExpert(ScriptedExpert):
         yield Waypoint(lifted(grasp, CARRY_LIFT), POWER, speed=0.12, label="lift")
 
         # The broom as held, and the bristles' leading edge in the broom's frame.
-        mount = env.ee_pose("world")
         now = env.object_info("world")[key]
-        held = np.linalg.inv(mount) @ now["pose"]
+        held = in_hand(env, key)
         bristles = np.linalg.inv(now["pose"]) @ np.append(now["keypoints"]["bristles"], 1.0)
 
         def mount_for_broom(broom_pose: np.ndarray) -> np.ndarray:
@@ -76,7 +76,7 @@ class SweepExpert(ScriptedExpert):
         def reread_grip() -> None:
             """Strokes press the bristles on the table and turn the broom in the hand a little."""
             nonlocal held
-            held = np.linalg.inv(env.ee_pose("world")) @ env.object_info("world")[key]["pose"]
+            held = in_hand(env, key)
 
         def broom_with_bristles_at(rotation: np.ndarray, point: np.ndarray) -> np.ndarray:
             out = np.eye(4)
