@@ -176,6 +176,11 @@ def mount_for_site(env: Any, rotation: np.ndarray, site_position: np.ndarray) ->
     return pose(rotation, np.asarray(site_position, float) - rotation @ offset[:3, 3])
 
 
+def with_role(env: Any, role: str) -> dict[str, Any]:
+    """The object info (world frame, read now) of the scene's object in TaskSpec slot ``role``."""
+    return next(o for o in env.object_info("world").values() if o["role"] == role)
+
+
 def in_hand(env: Any, body: str) -> np.ndarray:
     """(4, 4) pose of object ``body`` in the hand-mount frame, read now. Plans that carry an object
     solve later mount poses from it (``mount = wanted_object_pose @ inv(in_hand)``) rather than from

@@ -28,6 +28,7 @@ from envs.robot.experts.base import (
     mount_for_site,
     palm_frame,
     top_down,
+    with_role,
     yaw_near,
 )
 from envs.robot.experts.pick_place import APPROACH_HEIGHT, MIN_SITE_HEIGHT, READY
@@ -82,10 +83,10 @@ class FunctionalGraspExpert(ScriptedExpert):
     def plan(self, env: Any) -> Iterator[Waypoint]:
         tried: list[int] = []
         for attempt in range(MAX_ATTEMPTS):
-            obj = next(o for o in env.object_info("world").values() if o["role"] == "object")
+            obj = with_role(env, "object")
             start_z = obj["pose"][2, 3]
             yield from self._grasp(env, obj, tried, THIN_SITE_HEIGHTS[attempt])
-            now = next(o for o in env.object_info("world").values() if o["role"] == "object")
+            now = with_role(env, "object")
             if now["pose"][2, 3] - start_z >= LIFT_HEIGHT or abs(obj["grasp_approach"][2]) <= 0.7:
                 return
             yield Waypoint(lifted(env.ee_pose("world"), APPROACH_HEIGHT), OPEN, speed=0.2, label="regrasp")

@@ -31,6 +31,7 @@ from envs.robot.experts.base import (
     lifted,
     mount_for_site,
     top_down,
+    with_role,
     yaw_near,
 )
 
@@ -106,8 +107,8 @@ class PickPlaceExpert(ScriptedExpert):
     def _grasp(self, env: Any, tried: list[float]) -> Iterator[Waypoint]:
         """Grasp the object from where it lies now with a yaw not in ``tried`` (appended) and lift;
         returns whether it came up with the hand."""
-        obj = _role(env, "object")
-        box = _role(env, "container")
+        obj = with_role(env, "object")
+        box = with_role(env, "container")
         site, yaws = grasp_candidates(obj["points"])
         fresh = [y for y in yaws if all(abs(np.angle(np.exp(1j * (y - t)))) > 0.1 for t in tried)] or yaws
         bottom = float(obj["points"][:, 2].min())
@@ -124,7 +125,7 @@ class PickPlaceExpert(ScriptedExpert):
         yield Waypoint(grasp, READY, speed=0.12, tolerance=0.006, label="descend")
         yield Waypoint(grasp, POWER, min_steps=15, hold=8, label="close")
         yield Waypoint(lift, POWER, speed=0.2, label="lift")
-        if float(_role(env, "object")["points"][:, 2].min()) > bottom + LIFTED:
+        if float(with_role(env, "object")["points"][:, 2].min()) > bottom + LIFTED:
             return True
         yield Waypoint(lift, OPEN, min_steps=10, hold=5, label="regrasp")
         return False
@@ -132,9 +133,9 @@ class PickPlaceExpert(ScriptedExpert):
     def _place(self, env: Any) -> Iterator[Waypoint]:
         """Carry the held object over the box, by where it sits in the hand now, and let it go;
         returns False (hand open, object not placed) when it slipped out on the way."""
-        box = _role(env, "container")
+        box = with_role(env, "container")
         mount = env.ee_pose("world")
-        points = _role(env, "object")["points"]
+        points = with_role(env, "object")["points"]
         centre, _, _, bottom = footprint(points)
         centre[2] = bottom  # the object's bottom centre, in the mount frame below
         in_hand = np.linalg.inv(mount) @ np.append(centre, 1.0)
@@ -144,14 +145,9 @@ class PickPlaceExpert(ScriptedExpert):
         above_box = np.eye(4)
         above_box[:3, :3], above_box[:3, 3] = carry, target - carry @ in_hand[:3]
         yield Waypoint(above_box, POWER, speed=0.25, label="carry")
-        held = float(_role(env, "object")["points"][:, 2].min()) > target[2] - CARRY_CLEARANCE
+        held = float(with_role(env, "object")["points"][:, 2].min()) > target[2] - CARRY_CLEARANCE
         yield Waypoint(above_box, OPEN, min_steps=10, hold=10, label="release")
         if not held:
             return False
         yield Waypoint(lifted(above_box, 0.08), OPEN, speed=0.2, hold=5, label="retreat")
         return True
-
-
-def _role(env: Any, role: str) -> dict[str, Any]:
-    """The object info (world frame, read now) of the scene's object with ``role``."""
-    return next(o for o in env.object_info("world").values() if o["role"] == role)
