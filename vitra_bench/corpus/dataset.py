@@ -84,7 +84,7 @@ def _only(stats: layout.NormStats, valid: np.ndarray) -> layout.NormStats:
     """``stats`` with the dimensions outside ``valid`` reset to those of a dimension with no data."""
     if valid.all():
         return stats
-    keep = lambda value, empty: np.where(valid, value, empty)  # noqa: E731
+    keep = lambda value, empty: np.where(valid, value, empty)
     return layout.NormStats(
         mean=keep(stats.mean, 0.0), std=keep(stats.std, 1.0), min=keep(stats.min, 0.0), max=keep(stats.max, 0.0),
         count=keep(np.broadcast_to(stats.count, valid.shape), 0),
