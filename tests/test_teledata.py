@@ -324,3 +324,25 @@ def test_robot_corpus_statistics_leave_the_missing_slots_empty(round_trip: tuple
     assert (stats.action.count[missing] == 0).all() and (stats.action.std[missing] == 1.0).all()
     assert (stats.action.count[XHAND1_RIGHT.action_mask] > 0).all()
     check_compatible({"action": stats.action, "state": stats.state}, XHAND1_BIMANUAL)  # both arms in the corpus
+
+
+def test_sent_commands_are_the_step_actions_of_a_robot_that_reaches_its_targets() -> None:
+    """When every target is reached one step later (target t = measured t + 1), the commands are
+    exactly the step actions of the measured track, for each arm; before that they differ."""
+    from dataclasses import replace
+
+    from vitra_bench.corpus.importers.teledata import sent_commands
+
+    tele = make_tele("reach", ("left", "right"), seed=5)
+    lagging = {
+        side: replace(arm, arm_target=np.concatenate([arm.arm_joint[1:], arm.arm_joint[-1:]]),
+                      hand_target=np.concatenate([arm.hand_joint[1:], arm.hand_joint[-1:]]),
+                      arm_mask=np.ones(T, bool), hand_mask=np.ones(T, bool))
+        for side, arm in tele.arms.items()
+    }
+    reached = replace(tele, arms=lagging)
+    commands = sent_commands(reached, "release")
+    track, mask = layout.episode_step_actions(episode_from_tele(reached))
+    np.testing.assert_allclose(commands[:-1][mask[:-1]], track[:-1][mask[:-1]], atol=1e-5)
+    assert np.abs(sent_commands(tele, "release") - commands).max() > 1e-3
+    assert episode_from_tele(reached).commands is not None

@@ -172,7 +172,8 @@ class Episode:
             it empty and decodes frames on demand.
         extra: JSON-serialisable producer information (scene id, split, generator seed...).
         commands: (T, 102) the actions a robot was sent at each frame, for episodes recorded on a
-            robot (LeRobot's ``action``); None for human video, whose actions come from the tracks.
+            robot (LeRobot's ``action``; ``episode_from_tele`` derives them from the joint targets);
+            None for human video, whose actions come from the tracks.
             Training targets must be what was *sent*: an action derived from the measured track lags
             the command, and a finger that position servos hold against an object measures where it
             stopped, not the target past it that squeezes (replaying the track-derived actions of 3

@@ -13,9 +13,9 @@ the joint targets the env executed at step t (IK output and mapped hand targets,
 "executed command"), the hand mount = ``rm_attachment_site`` (so ``ee_to_mount`` is the
 identity) and the head camera's pose in the arm base; ``episode_from_tele`` turns it into the corpus
 episode (hand-mount pose as the wrist, mapped theta, ``extra["robot"]``), which exports to
-VITRA-TeleData. The env's own 102-dim action vectors (the policy-side view of the same commands)
-are the episode's ``commands``, its training targets; ``extra["sim"]`` holds the task, split and
-seed that reproduce the episode.
+VITRA-TeleData, and derives the episode's ``commands`` (its training targets) from the joint
+targets, as for any robot episode; ``extra["sim"]`` holds the task, split and seed that reproduce
+the episode.
 
 Frame t of an episode is the observation the action of step t was chosen from; the observation
 after the last step is not stored (it has no action).
@@ -154,7 +154,6 @@ def episode_of(attempt: Attempt, config: DemoRecordConfig):
     tele = TeleEpisode(attempt.key, attempt.instruction, fps, attempt.intrinsics, {"right": arm}, a["frames"])
     episode = episode_from_tele(tele, table=JOINT_TABLE, source_video=f"{attempt.key}.mp4")
     episode.extra["sim"] = {**attempt.record(), "split": config.split}
-    episode.commands = np.asarray(a["actions"], np.float32)
     return episode
 
 

