@@ -73,11 +73,6 @@ class SweepExpert(ScriptedExpert):
         def mount_for_broom(broom_pose: np.ndarray) -> np.ndarray:
             return broom_pose @ np.linalg.inv(held)
 
-        def reread_grip() -> None:
-            """Strokes press the bristles on the table and turn the broom in the hand a little."""
-            nonlocal held
-            held = in_hand(env, key)
-
         def broom_with_bristles_at(rotation: np.ndarray, point: np.ndarray) -> np.ndarray:
             out = np.eye(4)
             out[:3, :3], out[:3, 3] = rotation, point - rotation @ bristles[:3]
@@ -108,7 +103,7 @@ class SweepExpert(ScriptedExpert):
             yield Waypoint(end_mount, POWER, speed=0.08, label="push")
             yield Waypoint(lifted(end_mount, CARRY_LIFT), POWER, speed=0.15, label="lift broom")
 
-        reread_grip()
+        held = in_hand(env, key)  # strokes press the bristles on the table and turn the broom in the hand
         back = lifted(start_pose, SET_DOWN)
         yield Waypoint(mount_for_broom(lifted(back, CARRY_LIFT)), POWER, speed=0.2, label="carry back")
         yield Waypoint(mount_for_broom(back), POWER, speed=0.08, label="lower broom")

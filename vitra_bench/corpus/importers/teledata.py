@@ -209,12 +209,17 @@ def robot_vectors(tele: TeleEpisode, table: str = DEFAULT_TABLE) -> tuple[np.nda
 # ---------------------------------------------------------------------- corpus episode and record
 
 
+def _hand_pose(hand_joint: np.ndarray, table: str) -> np.ndarray:
+    """(T, 15, 3) MANO finger rotations (axis-angle) of XHAND1 joints (T, 12) through ``table``."""
+    theta = xhand_to_theta(hand_joint, table)
+    return Rotation.from_euler(layout.EULER, theta.reshape(-1, 3)).as_rotvec().reshape(len(hand_joint), -1, 3)
+
+
 def _hand_track(arm: ArmTrack, side: str, table: str) -> HandTrack:
     """The arm as a human-layout ``HandTrack`` in the camera (= world) frame; see the module docstring."""
     kept = arm.arm_mask & arm.hand_mask
     pose = mount_in_camera(arm.arm_joint, arm.ee_to_mount, arm.camera_to_base)
-    theta = xhand_to_theta(arm.hand_joint, table)
-    hand_pose = Rotation.from_euler(layout.EULER, theta.reshape(-1, 3)).as_rotvec().reshape(len(kept), -1, 3)
+    hand_pose = _hand_pose(arm.hand_joint, table)
     rotvec = Rotation.from_matrix(pose[:, :3, :3]).as_rotvec()
     joints = forward_kinematics(pose[:, :3, :3], pose[:, :3, 3], hand_pose, side=side)
     zero = lambda a: np.where(kept.reshape((-1,) + (1,) * (a.ndim - 1)), a, 0.0)
@@ -240,8 +245,7 @@ def sent_commands(tele: TeleEpisode, table: str) -> np.ndarray:
     out = np.zeros((t, layout.ACTION_DIM), np.float32)
     for side, arm in tele.arms.items():
         poses = mount_in_camera(np.concatenate([arm.arm_joint[:1], arm.arm_target]), arm.ee_to_mount, arm.camera_to_base)
-        theta = xhand_to_theta(np.concatenate([arm.hand_joint[:1], arm.hand_target]), table)
-        hand_pose = Rotation.from_euler(layout.EULER, theta.reshape(-1, 3)).as_rotvec().reshape(t + 1, -1, 3)
+        hand_pose = _hand_pose(np.concatenate([arm.hand_joint[:1], arm.hand_target]), table)
         kept = arm.arm_mask & arm.hand_mask
         values, _ = layout.hand_actions(poses[:, :3, :3], poses[:, :3, 3], hand_pose, np.concatenate([kept[:1], kept]))
         out[:, layout.ACTION_SLICES[side]] = values
