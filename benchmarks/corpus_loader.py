@@ -22,12 +22,12 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 
 from vitra_bench import layout
 from vitra_bench.benchmarking import RESULTS_DIR, machine_info, markdown_table, write_results
 from vitra_bench.config import parse_config
 from vitra_bench.corpus.dataset import HandActionDataset
+from vitra_bench.corpus.loader import corpus_loader
 from vitra_bench.synthetic import SyntheticConfig, write_synthetic_corpus
 
 
@@ -111,7 +111,7 @@ def time_loader(dataset: HandActionDataset, args: Args, workers: int) -> tuple[f
     Workers prefetch while the warm-up batches are consumed, which flatters them by at most
     ``2 * workers`` batches out of ``args.batches``.
     """
-    loader = DataLoader(
+    loader = corpus_loader(
         dataset,
         batch_size=args.batch_size,
         shuffle=True,

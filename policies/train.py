@@ -46,6 +46,7 @@ from policies.training_state import (
 )
 from policies.vitra.configuration import VitraConfig
 from vitra_bench.config import CONFIG_FILENAME, load_config, save_config
+from vitra_bench.corpus.loader import corpus_loader
 
 CHECKPOINTS = "checkpoints"
 METRICS = "metrics.csv"
@@ -403,7 +404,7 @@ def train(config: TrainConfig) -> Path:
         )
     # Its own generator: a loader otherwise draws its workers' base seed from the global stream each
     # epoch, and a resumed run starts one epoch iterator more than an uninterrupted one.
-    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=config.num_workers, generator=torch.Generator())
+    loader = corpus_loader(dataset, batch_sampler=sampler, num_workers=config.num_workers, generator=torch.Generator())
 
     groups = param_groups(policy, config)
     backbone = groups[1]["params"]

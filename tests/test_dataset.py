@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import DataLoader
 
 from vitra_bench import layout
 from vitra_bench.corpus import Corpus, VideoSettings
 from vitra_bench.corpus.dataset import HandActionDataset, SampleStats
+from vitra_bench.corpus.loader import corpus_loader
 from vitra_bench.episode import HANDS, Episode, prompt_at
 from vitra_bench.synthetic import SyntheticConfig, write_synthetic_corpus
 
@@ -123,7 +123,7 @@ def test_prompt_at_follows_episode_instruction_at(corpus: Corpus) -> None:
 def test_dataloader_with_workers(dataset: HandActionDataset) -> None:
     expected = [dataset[i] for i in range(len(dataset))]
     start = 0
-    for batch in DataLoader(dataset, batch_size=4, num_workers=2):
+    for batch in corpus_loader(dataset, batch_size=4, num_workers=2):
         n = len(batch["instruction"])
         assert batch["image"].shape == (n, 3, 48, 64) and batch["image"].dtype == torch.uint8
         assert batch["actions"].shape == (n, 16, 102) and batch["action_mask"].shape == (n, 16, 102)
