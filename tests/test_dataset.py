@@ -243,3 +243,34 @@ def test_commanded_episode_round_trips_and_trains_on_its_commands(tmp_path: Path
         np.testing.assert_array_equal(sample["actions"][:n], episode.commands[t0 : t0 + n])
         assert not sample["action_mask"][n:].any()
         assert not np.allclose(sample["actions"][: n - 1], track_actions[t0 : t0 + n - 1])
+
+
+def test_commanded_episode_skips_the_frames_where_the_robot_waits(tmp_path: Path) -> None:
+    """Frames 6-11 repeat the command of frame 5 while the hand rests: no sample anchors there, and
+    a chunk from before the wait goes straight on to frame 12 (``vitra_bench.corpus.idle``)."""
+    from vitra_bench.corpus import CorpusWriter
+    from vitra_bench.synthetic import CAMERA, generate_episode
+
+    config = SyntheticConfig(**{**CONFIG.__dict__, "episodes": 1, "dropout": 0.0})
+    episode = generate_episode(config, 0)
+    wait = slice(6, 12)
+    episode.extrinsics[wait] = episode.extrinsics[5]
+    for track in episode.hands.values():
+        for name in ("wrist_world", "wrist_orient_world", "wrist_orient_cam", "hand_pose", "joints_cam", "joints_world"):
+            getattr(track, name)[wait] = getattr(track, name)[5]
+        track.kept[:] = True
+    _, mask = layout.episode_step_actions(episode)
+    commands = np.random.default_rng(0).normal(size=(episode.num_frames, layout.ACTION_DIM)).astype(np.float32)
+    commands[wait] = commands[5]
+    commands[wait, layout.RIGHT_ACTION.start : layout.RIGHT_ACTION.start + 6] = 0.0
+    commands[wait, layout.LEFT_ACTION.start : layout.LEFT_ACTION.start + 6] = 0.0
+    episode.commands = np.where(np.maximum(mask, mask[0]), commands, 0.0).astype(np.float32)
+    with CorpusWriter(tmp_path / "c", fps=config.fps, cameras={CAMERA: (config.width, config.height)}) as writer:
+        writer.add(episode)
+    dataset = HandActionDataset(tmp_path / "c")
+    frames = dataset._frame_of.tolist()
+    assert frames == [t for t in range(episode.num_frames) if not 6 <= t <= 10]  # 11 moves on to 12
+    sample = dataset.raw_sample(frames.index(4))
+    expected = episode.commands[[4, 5, 11, 12, 13]]
+    np.testing.assert_array_equal(sample["actions"][:5], expected)
+    assert len(HandActionDataset(tmp_path / "c", skip_idle=False)) == episode.num_frames

@@ -15,9 +15,11 @@ gym = pytest.importorskip("gymnasium")
 
 import envs.robot  # noqa: F401
 from envs.robot.experts import EXPERTS, make_expert
+from vitra_bench import layout
 from vitra_bench.xhand_mapping import mjcf_joint_names
 
 SEEDS = range(5)
+_WRIST_DELTAS = slice(layout.RIGHT_ACTION.start, layout.RIGHT_ACTION.start + layout.WRIST.stop)
 
 
 def expert_successes(task: str, seeds=SEEDS) -> int:
@@ -62,9 +64,11 @@ def test_every_task_has_an_expert_and_actions_are_in_bounds() -> None:
     assert expert.phase
 
 
-def replayed_targets_succeed(corpus_root, key: str) -> bool:
+def replayed_targets_succeed(corpus_root, key: str, settle_steps: int = 30) -> bool:
     """Run, open loop from the demonstration's seed, the first step of every training chunk the
-    dataset makes of episode ``key``: a policy that learned its targets perfectly."""
+    dataset makes of episode ``key``: a policy that learned its targets perfectly. The dataset skips
+    the frames where the robot waits, so the replay ends sooner than the demonstration did; like a
+    policy that goes on acting, it then holds still for ``settle_steps`` while the object settles."""
     from vitra_bench.corpus.dataset import HandActionDataset
 
     dataset = HandActionDataset(corpus_root)
@@ -73,9 +77,12 @@ def replayed_targets_succeed(corpus_root, key: str) -> bool:
     anchors = np.flatnonzero(dataset._episode_of == episode_index)
     env = gym.make(f"VitraBench/{sim['task']}-v0", observe_image=False, split=sim["split"], joint_table="release")
     env.reset(seed=sim["seed"])
+    actions = [dataset.raw_sample(int(index))["actions"][0] for index in anchors]
+    hold = actions[-1].copy()
+    hold[_WRIST_DELTAS] = 0.0  # the last finger targets, no wrist motion
     success = False
-    for index in anchors:
-        *_, terminated, truncated, info = env.step(dataset.raw_sample(int(index))["actions"][0])
+    for action in actions + [hold] * settle_steps:
+        *_, terminated, truncated, info = env.step(action)
         success |= bool(info["is_success"])
         if terminated or truncated:
             break

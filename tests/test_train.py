@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 from policies import train as train_module
 from policies.schedule import lr_factor
-from policies.train import EpochBatchSampler, TrainConfig, split_episodes, train
+from policies.train import EpochBatchSampler, FinetuneConfig, TrainConfig, split_episodes, train
 from policies.training_state import load_optimizer, load_rng, save_optimizer, save_rng
 from policies.vitra.configuration import BackboneConfig, ExpertConfig, VitraConfig
 from vitra_bench.synthetic import SyntheticConfig, write_synthetic_corpus
@@ -170,6 +170,17 @@ def test_init_checkpoint_overrides_and_frozen_first_stage(corpus: Path, tmp_path
     assert not all(torch.equal(weights[1][k], weights[2][k]) for k in backbone)
     with pytest.raises(FileNotFoundError, match="init_checkpoint"):
         train(dataclasses.replace(config, output_dir=tmp_path / "missing", init_checkpoint=tmp_path / "nope"))
+
+
+def test_finetune_defaults_are_the_robot_recipe(corpus: Path, tmp_path: Path) -> None:
+    """Robot fine-tuning: the paper's weights and draws, no human-data augmentation, no state dropout."""
+    from vitra_bench.corpus.reader import Corpus
+
+    config = FinetuneConfig(corpus=corpus, output_dir=tmp_path / "fine", policy=POLICY)
+    assert config.augment is False
+    policy = train_module.build_policy(config, Corpus(corpus))
+    assert POLICY.state_dropout > 0 and policy.config.state_dropout == 0.0  # the human-data default is overridden
+    assert (policy.config.wrist_loss_weight, policy.config.finger_loss_weight, policy.config.noise_draws) == (1.6, 0.4, 2)
 
 
 def test_bad_configs_fail_clearly(corpus: Path, tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ from torch.utils.data import Dataset
 from vitra_bench import layout
 from vitra_bench.corpus.episode_table import ACTION_SOURCE_KEY, instructions_from_json
 from vitra_bench.corpus.errors import CorpusError
+from vitra_bench.corpus.idle import moving_frames
 from vitra_bench.corpus.reader import Corpus
 from vitra_bench.corpus.schema import HUMAN_ROBOT_TYPE, hand_feature
 from vitra_bench.embodiment import for_robot_type
@@ -52,6 +53,7 @@ FRAME_COLUMNS = (
     "action_mask",
     *(hand_feature(hand, name) for hand in HANDS for name in _HAND_COLUMNS),
 )
+_IDLE_COLUMNS = ("action", "action_mask", "observation.state", "observation.state_mask")
 _EPISODE_INFO_CACHE = 1024
 _PROMPT_STREAM, _TRANSFORM_STREAM = 0, 1
 
@@ -115,14 +117,19 @@ def _action_chunk(columns: Mapping[str, np.ndarray], t0: int, chunk_size: int) -
     return layout.anchored_chunk(extrinsics, {hand: _hand_arrays(columns, hand) for hand in HANDS}, t0, chunk_size)
 
 
-def _command_chunk(columns: Mapping[str, np.ndarray], t0: int, chunk_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The sent commands of frames t0 .. t0 + chunk - 1; steps past the episode end are masked zeros.
+def _command_chunk(
+    columns: Mapping[str, np.ndarray], t0: int, chunk_size: int, skip_idle: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sent commands of the next ``chunk_size`` frames from t0 (of the moving ones, with
+    ``skip_idle``: ``vitra_bench.corpus.idle``); steps past the episode end are masked zeros.
     No re-anchoring: a robot's commands are already in the frame they were sent in."""
     values = np.zeros((chunk_size, layout.ACTION_DIM), np.float32)
     mask = np.zeros((chunk_size, layout.ACTION_DIM), bool)
-    rows = slice(t0, min(t0 + chunk_size, len(columns["action"])))
-    n = rows.stop - rows.start
-    values[:n], mask[:n] = columns["action"][rows], columns["action_mask"][rows]
+    frames = np.arange(t0, len(columns["action"]))
+    if skip_idle:
+        frames = frames[moving_frames(columns)[t0:]]
+    rows = frames[:chunk_size]
+    values[: len(rows)], mask[: len(rows)] = columns["action"][rows], columns["action_mask"][rows]
     return values, mask
 
 
@@ -160,6 +167,8 @@ class HandActionDataset(Dataset):
             before normalisation; it must keep masked entries at 0 and update ``intrinsics`` if it
             re-projects the image.
         seed: base seed of the per-sample generators.
+        skip_idle: in episodes of sent commands, neither anchor on nor chunk through the frames
+            where the robot waits (``vitra_bench.corpus.idle``).
     """
 
     def __init__(
@@ -172,6 +181,7 @@ class HandActionDataset(Dataset):
         normalize: bool | SampleStats = False,
         transform: Transform | None = None,
         seed: int = 0,
+        skip_idle: bool = True,
     ) -> None:
         opened = corpus if isinstance(corpus, Corpus) else Corpus(corpus)
         if chunk_size < 1:
@@ -186,6 +196,7 @@ class HandActionDataset(Dataset):
         self.chunk_size = chunk_size
         self.transform = transform
         self.seed = seed
+        self.skip_idle = skip_idle
         self.epoch = 0
         self.stats = corpus_sample_stats(opened) if normalize is True else (normalize or None)
         # A robot corpus stores its joints in the human slots they map to; the slots the robot lacks
@@ -193,19 +204,24 @@ class HandActionDataset(Dataset):
         self.embodiment = for_robot_type(str(opened.info.get("robot_type", HUMAN_ROBOT_TYPE)))
         selected = range(opened.num_episodes) if episodes is None else episodes
         self.episode_indices = [opened.episode_index(e) for e in selected]
+        self._info: OrderedDict[int, _EpisodeInfo] = OrderedDict()
         self._episode_of, self._frame_of = self._anchors(opened)
         self._corpus: Corpus | None = opened
-        self._info: OrderedDict[int, _EpisodeInfo] = OrderedDict()
 
     def _anchors(self, corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
-        """Episode and frame of every sample: the frames of the selected episodes with the main hand kept."""
+        """Episode and frame of every sample: the frames of the selected episodes with the main hand
+        kept (and, in episodes of sent commands with ``skip_idle``, where the robot moves)."""
         if "vitra/main_hand" not in corpus.episodes:
             raise CorpusError(f"{corpus.root}: episodes metadata has no main hand; not a vitra-bench corpus")
         main_hands = corpus.episodes["vitra/main_hand"].to_numpy()
         episode_of, frame_of = [], []
         for episode in self.episode_indices:
             kept = hand_feature(str(main_hands[episode]), "kept")
-            frames = np.flatnonzero(corpus.frame_table(episode, [kept])[kept])
+            if self.skip_idle and self._episode_info(episode, corpus).commanded:
+                columns = corpus.frame_table(episode, [kept, *_IDLE_COLUMNS])
+                frames = np.flatnonzero(columns[kept] & moving_frames(columns))
+            else:
+                frames = np.flatnonzero(corpus.frame_table(episode, [kept])[kept])
             episode_of.append(np.full(len(frames), episode, np.int64))
             frame_of.append(frames.astype(np.int64))
         empty = np.zeros(0, np.int64)
@@ -238,10 +254,10 @@ class HandActionDataset(Dataset):
     def __len__(self) -> int:
         return len(self._frame_of)
 
-    def _episode_info(self, episode: int) -> _EpisodeInfo:
+    def _episode_info(self, episode: int, corpus: Corpus | None = None) -> _EpisodeInfo:
         info = self._info.pop(episode, None)
         if info is None:
-            row = self.corpus.episodes.iloc[episode]
+            row = (corpus or self.corpus).episodes.iloc[episode]
             info = _EpisodeInfo(
                 main_hand=str(row["vitra/main_hand"]),
                 instructions=instructions_from_json(row["vitra/instructions"]),
@@ -260,8 +276,10 @@ class HandActionDataset(Dataset):
         episode, t0 = int(self._episode_of[index]), int(self._frame_of[index])
         info = self._episode_info(episode)
         columns = self.corpus.frame_table(episode, FRAME_COLUMNS)
-        chunk = _command_chunk if info.commanded else _action_chunk
-        actions, action_mask = chunk(columns, t0, self.chunk_size)
+        if info.commanded:
+            actions, action_mask = _command_chunk(columns, t0, self.chunk_size, self.skip_idle)
+        else:
+            actions, action_mask = _action_chunk(columns, t0, self.chunk_size)
         action_mask = action_mask & self.embodiment.action_mask
         state_mask = columns["observation.state_mask"][t0] & self.embodiment.state_mask
         rng = self._rng(index, _PROMPT_STREAM)
