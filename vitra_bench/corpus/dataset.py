@@ -118,17 +118,18 @@ def _action_chunk(columns: Mapping[str, np.ndarray], t0: int, chunk_size: int) -
 
 
 def _command_chunk(
-    columns: Mapping[str, np.ndarray], t0: int, chunk_size: int, skip_idle: bool
+    columns: Mapping[str, np.ndarray], t0: int, chunk_size: int, moving: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The sent commands of the next ``chunk_size`` frames from t0 (of the moving ones, with
-    ``skip_idle``: ``vitra_bench.corpus.idle``); steps past the episode end are masked zeros.
-    No re-anchoring: a robot's commands are already in the frame they were sent in."""
+    """The sent commands of the next ``chunk_size`` frames from t0, of the ``moving`` ones when
+    given (sorted frame indices, ``vitra_bench.corpus.idle``); steps past the episode end are masked
+    zeros. No re-anchoring: a robot's commands are already in the frame they were sent in."""
     values = np.zeros((chunk_size, layout.ACTION_DIM), np.float32)
     mask = np.zeros((chunk_size, layout.ACTION_DIM), bool)
-    frames = np.arange(t0, len(columns["action"]))
-    if skip_idle:
-        frames = frames[moving_frames(columns)[t0:]]
-    rows = frames[:chunk_size]
+    if moving is None:
+        rows = np.arange(t0, min(t0 + chunk_size, len(columns["action"])))
+    else:
+        start = np.searchsorted(moving, t0)
+        rows = moving[start : start + chunk_size]
     values[: len(rows)], mask[: len(rows)] = columns["action"][rows], columns["action_mask"][rows]
     return values, mask
 
@@ -204,9 +205,10 @@ class HandActionDataset(Dataset):
         self.embodiment = for_robot_type(str(opened.info.get("robot_type", HUMAN_ROBOT_TYPE)))
         selected = range(opened.num_episodes) if episodes is None else episodes
         self.episode_indices = [opened.episode_index(e) for e in selected]
-        self._info: OrderedDict[int, _EpisodeInfo] = OrderedDict()
-        self._episode_of, self._frame_of = self._anchors(opened)
         self._corpus: Corpus | None = opened
+        self._info: OrderedDict[int, _EpisodeInfo] = OrderedDict()
+        self._moving: dict[int, np.ndarray] = {}  # sorted moving frames of commanded episodes (skip_idle)
+        self._episode_of, self._frame_of = self._anchors(opened)
 
     def _anchors(self, corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
         """Episode and frame of every sample: the frames of the selected episodes with the main hand
@@ -217,9 +219,11 @@ class HandActionDataset(Dataset):
         episode_of, frame_of = [], []
         for episode in self.episode_indices:
             kept = hand_feature(str(main_hands[episode]), "kept")
-            if self.skip_idle and self._episode_info(episode, corpus).commanded:
+            if self.skip_idle and self._episode_info(episode).commanded:
                 columns = corpus.frame_table(episode, [kept, *_IDLE_COLUMNS])
-                frames = np.flatnonzero(columns[kept] & moving_frames(columns))
+                moving = moving_frames(columns)
+                self._moving[episode] = np.flatnonzero(moving)
+                frames = np.flatnonzero(columns[kept] & moving)
             else:
                 frames = np.flatnonzero(corpus.frame_table(episode, [kept])[kept])
             episode_of.append(np.full(len(frames), episode, np.int64))
@@ -254,10 +258,10 @@ class HandActionDataset(Dataset):
     def __len__(self) -> int:
         return len(self._frame_of)
 
-    def _episode_info(self, episode: int, corpus: Corpus | None = None) -> _EpisodeInfo:
+    def _episode_info(self, episode: int) -> _EpisodeInfo:
         info = self._info.pop(episode, None)
         if info is None:
-            row = (corpus or self.corpus).episodes.iloc[episode]
+            row = self.corpus.episodes.iloc[episode]
             info = _EpisodeInfo(
                 main_hand=str(row["vitra/main_hand"]),
                 instructions=instructions_from_json(row["vitra/instructions"]),
@@ -277,7 +281,7 @@ class HandActionDataset(Dataset):
         info = self._episode_info(episode)
         columns = self.corpus.frame_table(episode, FRAME_COLUMNS)
         if info.commanded:
-            actions, action_mask = _command_chunk(columns, t0, self.chunk_size, self.skip_idle)
+            actions, action_mask = _command_chunk(columns, t0, self.chunk_size, self._moving.get(episode))
         else:
             actions, action_mask = _action_chunk(columns, t0, self.chunk_size)
         action_mask = action_mask & self.embodiment.action_mask
