@@ -262,8 +262,8 @@ def test_commanded_episode_skips_the_frames_where_the_robot_waits(tmp_path: Path
     _, mask = layout.episode_step_actions(episode)
     commands = np.random.default_rng(0).normal(size=(episode.num_frames, layout.ACTION_DIM)).astype(np.float32)
     commands[wait] = commands[5]
-    commands[wait, layout.RIGHT_ACTION.start : layout.RIGHT_ACTION.start + 6] = 0.0
-    commands[wait, layout.LEFT_ACTION.start : layout.LEFT_ACTION.start + 6] = 0.0
+    for block in layout.ACTION_SLICES.values():
+        commands[wait, block.start + layout.WRIST.start : block.start + layout.WRIST.stop] = 0.0
     episode.commands = np.where(np.maximum(mask, mask[0]), commands, 0.0).astype(np.float32)
     with CorpusWriter(tmp_path / "c", fps=config.fps, cameras={CAMERA: (config.width, config.height)}) as writer:
         writer.add(episode)

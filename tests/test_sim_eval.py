@@ -100,10 +100,10 @@ def test_a_fine_tuned_tiny_policy_beats_random_on_the_easiest_task(tmp_path):
         )
     )  # fmt: skip
     results = {}
-    for policy in (str(run), "random"):
+    for name, policy, cfg_scale in (("tuned", str(run), 1.0), ("random", "random", None)):
         config = EvalConfig(
-            policy=policy, task="PickPlace", trials=1, seed=layout_seed, cfg_scale=None if policy == "random" else 1.0,
-            videos=0, out=tmp_path / f"eval_{policy == 'random'}",
+            policy=policy, task="PickPlace", trials=1, seed=layout_seed, cfg_scale=cfg_scale, videos=0,
+            out=tmp_path / f"eval_{name}",
         )  # fmt: skip
-        results[policy] = evaluate(config)["aggregated"]["pc_success"]
-    assert results == {str(run): 100.0, "random": 0.0}
+        results[name] = evaluate(config)["aggregated"]["pc_success"]
+    assert results == {"tuned": 100.0, "random": 0.0}
