@@ -129,6 +129,16 @@ def test_grasped_by_handle():
     assert not T.grasped_by_handle(T.TaskState({"object": on_table}))
 
 
+def test_lifted_milestone_is_sticky_and_needs_the_lift_height():
+    up = T.TaskState({"object": _body([0.4, 0.0, T.LIFT_HEIGHT + 0.001], init_pos=[0.4, 0.0, 0.0])})
+    barely = T.TaskState({"object": _body([0.4, 0.0, T.LIFT_HEIGHT - 0.001], init_pos=[0.4, 0.0, 0.0])})
+    assert T.update_memory("object_in_container", barely, {}) == {"lifted": False}
+    memory = T.update_memory("object_in_container", up, {})
+    assert memory == {"lifted": True}
+    assert T.update_memory("object_in_container", barely, memory) == {"lifted": True}  # dropped again: still reached
+    assert set(T.update_memory("balls_swept_and_broom_returned", T.TaskState({"broom": _body([0, 0, 0])}), {})) == {"lifted"}
+
+
 def test_poured_and_returned_needs_the_pour_event_then_the_bottle_back():
     cup_region = T.Region(np.array([0.44, 0.06, 0.15]), np.array([0.046, 0.046, 0.08]))
     tilted = Rotation.from_euler("x", 100, degrees=True).as_quat(scalar_first=True)
@@ -137,7 +147,7 @@ def test_poured_and_returned_needs_the_pour_event_then_the_bottle_back():
          "cup": _body([0.44, 0.06, 0.0])},
         {"cup": cup_region}, {"bottle/mouth": np.array([0.44, 0.07, 0.16])})
     memory = T.update_memory("poured_and_returned", pouring, {})
-    assert memory == {"poured": True} and not T.poured_and_returned(pouring)
+    assert memory == {"lifted": True, "poured": True} and not T.poured_and_returned(pouring)
     back = T.TaskState({"bottle": _body([0.43, -0.13, 0.0], init_pos=[0.42, -0.14, 0.0]), "cup": _body([0.44, 0.06, 0.0])},
                        {"cup": cup_region}, {"bottle/mouth": np.array([0.43, -0.13, 0.2])}, memory)
     assert T.poured_and_returned(back)

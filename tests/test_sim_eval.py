@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from policies.checkpoints import save_policy
@@ -23,7 +24,9 @@ def test_outputs_and_interval(tmp_path):
     assert aggregated["n_episodes"] == 2 and aggregated["pc_success"] == 0.0
     assert aggregated["ci95_pc_success"] == pytest.approx([0.0, 65.76], abs=0.01)  # Wilson, 0 of 2
     assert json.loads((tmp_path / "eval_info.json").read_text())["per_episode"][1]["seed"] == 1
-    assert (tmp_path / "episodes.parquet").exists()
+    assert aggregated["pc_events"] == {"lifted": 0.0}  # PickPlace's milestone; the arm never moved
+    assert aggregated["ci95_pc_events"]["lifted"] == pytest.approx([0.0, 65.76], abs=0.01)
+    assert pd.read_parquet(tmp_path / "episodes.parquet")["lifted"].tolist() == [False, False]
     assert len(decode_video(tmp_path / "videos" / "episode_0.mp4")) == 6  # reset frame + 5 steps
     assert not (tmp_path / "videos" / "episode_1.mp4").exists()
 

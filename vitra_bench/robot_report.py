@@ -42,6 +42,7 @@ def robot_tables(run_dir: Path, out: Path, sources: list[str]) -> Path:
     for source in sources:
         row: dict[str, str] = {"pretraining": source}
         wins = trials = 0
+        reached: dict[str, list[int]] = {}  # milestone -> [trials that reached it, trials]
         for info_path in sorted((out / source).glob("*/*/eval_info.json")):
             aggregated = json.loads(info_path.read_text())["aggregated"]
             n = aggregated["n_episodes"]
@@ -49,8 +50,13 @@ def robot_tables(run_dir: Path, out: Path, sources: list[str]) -> Path:
             interval = wilson_interval(k, n)
             row[f"{info_path.parent.parent.name} {info_path.parent.name}"] = f"{interval.format(100, 0)} (n={n})"
             wins, trials = wins + k, trials + n
+            for name, pc in aggregated.get("pc_events", {}).items():
+                count = reached.setdefault(name, [0, 0])
+                count[0], count[1] = count[0] + round(pc * n / 100), count[1] + n
         if trials:
             row["all"] = f"{wilson_interval(wins, trials).format(100, 0)} (n={trials})"
+            for name, (k, n) in reached.items():
+                row[f"all: {name}"] = f"{wilson_interval(k, n).format(100, 0)} (n={n})"
             error = zero_shot_error(run_dir, source)
             row["zero-shot d_hand_obj cm"] = "-" if math.isnan(error) else f"{error:.1f}"
             if not math.isnan(error):
@@ -58,7 +64,9 @@ def robot_tables(run_dir: Path, out: Path, sources: list[str]) -> Path:
         rows.append(row)
     columns = list(dict.fromkeys(key for row in rows for key in row))
     text = markdown_table([{c: row.get(c, "-") for c in columns} for row in rows])
-    text += "\n\nSuccess in % with Wilson 95 % intervals; trials capped as configured (see config.yaml)."
+    text += ("\n\nSuccess in % with Wilson 95 % intervals; trials capped as configured (see config.yaml)."
+             " 'all: lifted' (and the like) is the share of trials that reached that milestone of the task"
+             " (envs/robot/tasks.py EVENTS), success or not.")
     text += "\n\n" + _correlation(points, out)
     path = out / "robot.md"
     path.write_text(text + "\n")

@@ -6,8 +6,10 @@ the head-camera image, the prompt (``"Left hand: None. Right hand: <instruction>
 and the robot state; the first ``execution_horizon`` actions are executed before it is asked
 again (VITRA executes part of each chunk; 1 re-plans every step).
 
-Outputs under ``out``: ``episodes.parquet`` (one row per trial), ``eval_info.json`` (LeRobot's
-shape: ``per_episode`` and ``aggregated``, plus the Wilson 95 % interval LeRobot does not give)
+Outputs under ``out``: ``episodes.parquet`` (one row per trial, with a column per milestone of
+the task: ``lifted``, and for Pour ``poured``), ``eval_info.json`` (LeRobot's shape:
+``per_episode`` and ``aggregated``, plus the Wilson 95 % intervals LeRobot does not give, for
+success and for each milestone)
 and ``videos/episode_<i>.mp4`` for the first ``videos`` trials.
 """
 
@@ -98,7 +100,7 @@ def run_trial(env: Any, policy: Any, seed: int, config: EvalConfig, record: bool
         if terminated or truncated:
             break
     row = {"seed": seed, "success": success, "steps": steps, "instruction": instruction,
-           "inference_ms": 1000 * float(np.mean(latencies)) if latencies else 0.0}  # fmt: skip
+           "inference_ms": 1000 * float(np.mean(latencies)) if latencies else 0.0, **info["events"]}  # fmt: skip
     return row, (np.stack(frames) if frames is not None else None)
 
 
@@ -142,6 +144,8 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     atomic_write(out / "episodes.parquet", lambda tmp: table.to_parquet(tmp, index=False))
     wins = int(table["success"].sum())
     interval = wilson_interval(wins, len(table))
+    events = {name: wilson_interval(int(table[name].sum()), len(table))
+              for name in table.columns if table[name].dtype == bool and name != "success"}
     info = {
         "task": config.task,
         "split": config.split,
@@ -150,6 +154,8 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
         "aggregated": {
             "pc_success": 100.0 * wins / len(table),
             "ci95_pc_success": [100.0 * interval.low, 100.0 * interval.high],
+            "pc_events": {name: 100.0 * rate.estimate for name, rate in events.items()},
+            "ci95_pc_events": {name: [100.0 * rate.low, 100.0 * rate.high] for name, rate in events.items()},
             "n_episodes": len(table),
             "avg_steps": float(table["steps"].mean()),
             "eval_s": time.perf_counter() - started,

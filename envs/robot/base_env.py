@@ -51,6 +51,8 @@ Observation Space
 
 Rewards
     Sparse: 1.0 on the step the success predicate holds, else 0.0 (``info["is_success"]``).
+    ``info["events"]`` holds the task's sticky milestones (``envs.robot.tasks.EVENTS``: the
+    object lifted, for Pour also poured), which say how far a failed trial got.
 
 Starting State
     Arm at the ``home`` keyframe, hand open, objects placed by ``envs.robot.scene.place_objects``
@@ -302,7 +304,9 @@ class RobotTaskEnv(gym.Env):
         self._command = self.ee_pose("camera")
         self._memory: dict[str, bool] = {}
         self._steps = 0
-        self._success = self._predicate(self.task_state())
+        state = self.task_state()
+        self._memory = update_memory(self.task.success, state, self._memory)
+        self._success = self._predicate(state)
         return self._observation(), self._info()
 
     def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
@@ -368,6 +372,7 @@ class RobotTaskEnv(gym.Env):
             "instruction": self.instance.instruction,
             "task_instance": self.instance,
             "steps": self._steps,
+            "events": dict(self._memory),
         }
 
     def _leash(self) -> None:

@@ -99,7 +99,7 @@ class TaskState:
         regions: ``"<slot>"`` -> the region that counts as inside that container (box, basket) or,
             for the cup, the region above its opening; ``"zone"`` the sweep target.
         keypoints: world points by name (``"bottle/mouth"``).
-        memory: sticky flags of events seen earlier in the episode (``"poured"``).
+        memory: sticky flags of events seen earlier in the episode (``"lifted"``, ``"poured"``).
     """
 
     bodies: Mapping[str, BodyState]
@@ -161,9 +161,24 @@ PREDICATES: dict[str, Callable[[TaskState], bool]] = {
     "balls_swept_and_broom_returned": balls_swept_and_broom_returned,
 }
 
-# Events a predicate needs remembered: memory key -> event function.
+def lifted(role: str) -> Callable[[TaskState], bool]:
+    """Event: the body in slot ``role`` is ``LIFT_HEIGHT`` above where it started (it was taken)."""
+
+    def event(state: TaskState) -> bool:
+        body = state.bodies[role]
+        return bool(body.pos[2] - body.init_pos[2] >= LIFT_HEIGHT)
+
+    return event
+
+
+# Events remembered per predicate, in the order a task passes them: memory key -> event function.
+# ``poured`` is part of Pour's success; the others are milestones only, so that an evaluation where
+# no trial succeeds still shows how far the policy got (how often it took the object at all).
 EVENTS: dict[str, dict[str, Callable[[TaskState], bool]]] = {
-    "poured_and_returned": {"poured": pouring},
+    "object_in_container": {"lifted": lifted("object")},
+    "grasped_by_handle": {"lifted": lifted("object")},
+    "poured_and_returned": {"lifted": lifted("bottle"), "poured": pouring},
+    "balls_swept_and_broom_returned": {"lifted": lifted("broom")},
 }
 
 
@@ -176,7 +191,7 @@ def get_predicate(name: str) -> Callable[[TaskState], bool]:
 
 
 def update_memory(name: str, state: TaskState, memory: Mapping[str, bool]) -> dict[str, bool]:
-    """``memory`` with the events of predicate ``name`` that hold in ``state`` set (sticky)."""
+    """``memory`` with every event of predicate ``name`` present, set once it has held (sticky)."""
     out = dict(memory)
     for key, event in EVENTS.get(name, {}).items():
         out[key] = bool(out.get(key, False) or event(state))
