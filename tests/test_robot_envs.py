@@ -129,10 +129,12 @@ def test_grasped_by_handle():
     assert not T.grasped_by_handle(T.TaskState({"object": on_table}))
 
 
-def test_lifted_milestone_is_sticky_and_needs_the_lift_height():
-    up = T.TaskState({"object": _body([0.4, 0.0, T.LIFT_HEIGHT + 0.001], init_pos=[0.4, 0.0, 0.0])})
-    barely = T.TaskState({"object": _body([0.4, 0.0, T.LIFT_HEIGHT - 0.001], init_pos=[0.4, 0.0, 0.0])})
+def test_lifted_milestone_is_sticky_and_needs_the_lift_height_in_the_hand():
+    up = T.TaskState({"object": _body([0.4, 0.0, T.LIFT_HEIGHT + 0.001], init_pos=[0.4, 0.0, 0.0], robot_contact=True)})
+    barely = T.TaskState({"object": _body([0.4, 0.0, T.LIFT_HEIGHT - 0.001], init_pos=[0.4, 0.0, 0.0], robot_contact=True)})
+    thrown = T.TaskState({"object": _body([0.4, 0.0, T.LIFT_HEIGHT + 0.05], init_pos=[0.4, 0.0, 0.0])})
     assert T.update_memory("object_in_container", barely, {}) == {"lifted": False}
+    assert T.update_memory("object_in_container", thrown, {}) == {"lifted": False}  # knocked up, not held
     memory = T.update_memory("object_in_container", up, {})
     assert memory == {"lifted": True}
     assert T.update_memory("object_in_container", barely, memory) == {"lifted": True}  # dropped again: still reached

@@ -39,3 +39,15 @@ def test_table_and_correlation(tmp_path):
     assert cells[" PickPlace seen "] == " 0 [0, 28] (n=10) "
     assert "Spearman rho = -1.00" in text  # lower error, higher success, over 3 checkpoints
     assert (robot / "robot_correlation.png").stat().st_size > 0
+
+
+def test_table_command_reads_eval_outputs_without_a_run(tmp_path, capsys):
+    from vitra_bench.cli.main import main
+
+    _eval_info(tmp_path / "scratch" / "Pour" / "seen", 1, 20, lifted=12)
+    _eval_info(tmp_path / "random" / "Pour" / "seen", 0, 10, lifted=0)
+    assert main(["robot", "table", "--evals", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "| random | 0 [0, 28] (n=10) | 0 [0, 28] (n=10) | 0 [0, 28] (n=10) | - |" in printed  # sorted sources
+    assert "| scratch | 5 [1, 24] (n=20) | 5 [1, 24] (n=20) | 60 [39, 78] (n=20) | - |" in printed
+    assert (tmp_path / "robot.md").read_text().strip() == printed.strip()

@@ -19,8 +19,11 @@ from vitra_bench.benchmarking import markdown_table
 from vitra_bench.stats import wilson_interval
 
 
-def zero_shot_error(run_dir: Path, source: str) -> float:
-    """Mean zero-shot d_hand_obj (cm) of a pretraining source's checkpoint, NaN when not evaluated."""
+def zero_shot_error(run_dir: Path | None, source: str) -> float:
+    """Mean zero-shot d_hand_obj (cm) of a pretraining source's checkpoint, NaN when not evaluated
+    (or when there is no run to look in)."""
+    if run_dir is None:
+        return math.nan
     run_dir = Path(run_dir)
     if source == "pretrained":
         path = run_dir / "zero_shot" / "pretrained_cases.csv"
@@ -35,7 +38,7 @@ def zero_shot_error(run_dir: Path, source: str) -> float:
     return math.nan
 
 
-def robot_tables(run_dir: Path, out: Path, sources: list[str]) -> Path:
+def robot_tables(run_dir: Path | None, out: Path, sources: list[str]) -> Path:
     """Write ``out/robot.md`` (and ``out/robot_correlation.png`` when 3+ sources have both numbers)."""
     out = Path(out)
     rows, points = [], []

@@ -12,8 +12,8 @@ from pathlib import Path
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    """Add the ``robot`` group: ``demos`` and ``replay-human``."""
-    group = commands.add_parser("robot", help="simulated XHAND1 + RM75 robot: demonstrations, human replay")
+    """Add the ``robot`` group: ``demos``, ``replay-human`` and ``table``."""
+    group = commands.add_parser("robot", help="simulated XHAND1 + RM75 robot: demonstrations, human replay, result tables")
     sub = group.add_subparsers(dest="robot_command", required=True, metavar="SUBCOMMAND")
 
     demos = sub.add_parser("demos", help="record scripted-expert demonstrations (successes only) into a corpus")
@@ -35,6 +35,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     replay.add_argument("--task", default="PickPlace", help="scene to replay in (default PickPlace)")
     replay.add_argument("--image-size", type=int, default=256, help="square video frames (default 256)")
     replay.set_defaults(run=run_replay)
+
+    table = sub.add_parser("table", help="success and milestones per policy from eval outputs, with Wilson intervals")
+    table.add_argument("--evals", type=Path, required=True,
+                       help="directory of `vitra-bench eval` outputs laid out as <source>/<task>/<split>/")
+    table.add_argument("--sources", default=None, help="comma-separated sources, in table order (default: every one, sorted)")
+    table.add_argument("--run", dest="run_dir", type=Path, default=None,
+                       help="a demo/reference run directory whose zero-shot errors go beside the sources it names")
+    table.set_defaults(run=run_table)
 
 
 def run_demos(args: argparse.Namespace) -> int:
@@ -61,4 +69,16 @@ def run_replay(args: argparse.Namespace) -> int:
                           image_size=args.image_size)
     print(f"{args.out}: {int(result['frames'])} frames, mean wrist tracking error "
           f"{1000 * result['mean_wrist_error_m']:.1f} mm")
+    return 0
+
+
+def run_table(args: argparse.Namespace) -> int:
+    from vitra_bench.robot_report import robot_tables
+
+    if not args.evals.is_dir():
+        raise SystemExit(f"--evals {args.evals}: no such directory")
+    sources = ([s.strip() for s in args.sources.split(",") if s.strip()] if args.sources
+               else sorted(p.name for p in args.evals.iterdir() if p.is_dir()))
+    path = robot_tables(args.run_dir, args.evals, sources)
+    print(path.read_text())
     return 0
