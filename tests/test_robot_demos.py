@@ -34,6 +34,8 @@ def expert_successes(task: str, seeds=SEEDS) -> int:
             if terminated or truncated:
                 break
         wins += bool(info["is_success"])
+        if info["is_success"]:  # a success that skipped a milestone would make the milestone meaningless
+            assert all(info["events"].values()), f"{task} seed {seed} succeeded without {info['events']}"
     env.close()
     return wins
 
