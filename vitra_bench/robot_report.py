@@ -67,8 +67,8 @@ def robot_tables(run_dir: Path | None, out: Path, sources: list[str]) -> Path:
         rows.append(row)
     columns = list(dict.fromkeys(key for row in rows for key in row))
     text = markdown_table([{c: row.get(c, "-") for c in columns} for row in rows])
-    text += ("\n\nSuccess in % with Wilson 95 % intervals; trials capped as configured (see config.yaml)."
-             " 'all: lifted' (and the like) is the share of trials that reached that milestone of the task"
+    text += ("\n\nSuccess in % with Wilson 95 % intervals; trials and step caps as each evaluation recorded them"
+             " (its eval_info.json, 'config'). 'all: lifted' (and the like) is the share of trials that reached that milestone of the task"
              " (envs/robot/tasks.py EVENTS), success or not.")
     text += "\n\n" + _correlation(points, out)
     path = out / "robot.md"
