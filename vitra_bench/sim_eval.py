@@ -112,6 +112,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     from tqdm import tqdm
 
     import envs.robot  # noqa: F401  (registers the gymnasium ids)
+    from envs.robot.tasks import EVENTS
     from policies.loading import load_named_policy
     from vitra_bench.corpus.video import VideoSettings, encode_video
     from vitra_bench.tasks import get_task
@@ -144,8 +145,7 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     atomic_write(out / "episodes.parquet", lambda tmp: table.to_parquet(tmp, index=False))
     wins = int(table["success"].sum())
     interval = wilson_interval(wins, len(table))
-    events = {name: wilson_interval(int(table[name].sum()), len(table))
-              for name in table.columns if table[name].dtype == bool and name != "success"}
+    events = {name: wilson_interval(int(table[name].sum()), len(table)) for name in EVENTS.get(spec.success, {})}
     info = {
         "task": config.task,
         "split": config.split,
