@@ -5,9 +5,10 @@ the timer runs out), and teleoperators pause. Every such frame pairs one unchang
 "do nothing" target, so a policy trained on them learns that this state means standing still; in
 closed loop it then never leaves it. That is what a policy fine-tuned on one PickPlace
 demonstration did: it closed its fingers on the object and held for the rest of the episode,
-where the demonstration, once its fingers had settled, waited 18 frames and then lifted. Training skips such frames; the motions and their order stay, because a
-skipped frame's command moves nothing (its wrist delta is zero and its finger targets are those
-of the frame before), so the commands of the kept frames still integrate to the same path.
+where the demonstration, once its fingers had settled, waited 18 frames and then lifted.
+Training skips such frames; the motions and their order stay, because a skipped frame's command
+moves nothing (its wrist delta is zero and its finger targets are those of the frame before), so
+the commands of the kept frames still integrate to the same path.
 
 A frame is idle when its command moves nothing *and* the measured state does not change over the
 step: frames where the command is constant but fingers are still closing or the arm is still
