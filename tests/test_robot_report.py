@@ -37,8 +37,40 @@ def test_table_and_correlation(tmp_path):
     assert cells[" all "] == " 0 [0, 16] (n=20) "  # Wilson 0/20 over both splits
     assert cells[" all: lifted "] == " 20 [8, 42] (n=20) "  # 4 of 20 trials took the object
     assert cells[" PickPlace seen "] == " 0 [0, 28] (n=10) "
-    assert "Spearman rho = -1.00" in text  # lower error, higher success, over 3 checkpoints
+    assert "Zero-shot error vs success over 3 checkpoints: Spearman rho = -1.00" in text  # lower error, higher success
     assert (robot / "robot_correlation.png").stat().st_size > 0
+
+
+def test_milestone_correlation_while_success_is_constant(tmp_path):
+    run, robot = tmp_path / "run", tmp_path / "run" / "robot"
+    for fraction, error in (("20", 15.0), ("50", 13.0), ("100", 12.0)):
+        point = run / "sweep" / "points" / f"frac{fraction}_seed0"
+        point.mkdir(parents=True)
+        pd.DataFrame({"d_hand_obj_cm": [error]}).to_csv(point / "grasp_cases.csv", index=False)
+    for fraction, lifted in (("20", 2), ("50", 5), ("100", 9)):
+        _eval_info(robot / f"pretrained_{fraction}pct" / "Pour" / "seen", 0, 20, lifted=lifted)
+    text = robot_tables(run, robot, ["pretrained_20pct", "pretrained_50pct", "pretrained_100pct"]).read_text()
+    assert "Zero-shot error vs success over 3 checkpoints: Spearman rho = undefined" in text
+    assert "Zero-shot error vs lifted over 3 checkpoints: Spearman rho = -1.00" in text
+
+
+def test_training_runs_are_pooled_and_shown_one_by_one(tmp_path, capsys):
+    from vitra_bench.cli.main import main
+
+    first, second, out = tmp_path / "seed0", tmp_path / "seed1", tmp_path / "pooled"
+    _eval_info(first / "pretrained" / "Pour" / "seen", 1, 20, lifted=11)
+    _eval_info(second / "pretrained" / "Pour" / "seen", 0, 20, lifted=7)
+    _eval_info(first / "scratch" / "Pour" / "seen", 0, 20, lifted=4)  # no second run of this source
+    assert main(["robot", "table", "--evals", str(first), str(second), "--out", str(out)]) == 0
+    text = (out / "robot.md").read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| pretraining"))
+    rows = {line.split("|")[1].strip(): dict(zip(header.split("|"), line.split("|"), strict=True))
+            for line in text.splitlines() if line.startswith("| pretrained") or line.startswith("| scratch")}
+    assert rows["pretrained"][" Pour seen "] == " 2 [0, 13] (n=40) "  # Wilson 1/40 (0.4 to 12.9 %): trials of both runs
+    assert rows["pretrained"][" all: lifted "] == " 45 [31, 60] (n=40) "  # 18 of 40
+    assert rows["pretrained"][" per run: lifted "] == " 11/20, 7/20 "
+    assert rows["scratch"][" per run: lifted "] == " 4/20, - "
+    assert "Pooled over 2 training runs" in text
 
 
 def test_table_command_reads_eval_outputs_without_a_run(tmp_path, capsys):

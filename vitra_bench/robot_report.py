@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -38,62 +39,81 @@ def zero_shot_error(run_dir: Path | None, source: str) -> float:
     return math.nan
 
 
-def robot_tables(run_dir: Path | None, out: Path, sources: list[str]) -> Path:
-    """Write ``out/robot.md`` (and ``out/robot_correlation.png`` when 3+ sources have both numbers)."""
+def robot_tables(run_dir: Path | None, out: Path, sources: list[str], evals: Sequence[Path] = ()) -> Path:
+    """Write ``out/robot.md`` (and ``out/robot_correlation.png`` when 3+ sources have both numbers).
+
+    ``evals`` are directories laid out as ``<source>/<task>/<split>/`` (default: ``out`` alone). Several
+    directories are several training runs of the same sources (e.g. fine-tuning seeds): their trials
+    are pooled, and each run's own count is shown beside, because a pooled Wilson interval counts
+    trials only and would hide how much one training run differs from the next.
+    """
     out = Path(out)
-    rows, points = [], []
+    evals = [Path(e) for e in evals] or [out]
+    rows, points = [], {}  # outcome -> [(source, error, rate %)]
     for source in sources:
         row: dict[str, str] = {"pretraining": source}
-        wins = trials = 0
-        reached: dict[str, list[int]] = {}  # milestone -> [trials that reached it, trials]
-        for info_path in sorted((out / source).glob("*/*/eval_info.json")):
-            aggregated = json.loads(info_path.read_text())["aggregated"]
-            n = aggregated["n_episodes"]
-            k = round(aggregated["pc_success"] * n / 100)
-            interval = wilson_interval(k, n)
-            row[f"{info_path.parent.parent.name} {info_path.parent.name}"] = f"{interval.format(100, 0)} (n={n})"
-            wins, trials = wins + k, trials + n
-            for name, pc in aggregated.get("pc_events", {}).items():
-                count = reached.setdefault(name, [0, 0])
-                count[0], count[1] = count[0] + round(pc * n / 100), count[1] + n
-        if trials:
-            row["all"] = f"{wilson_interval(wins, trials).format(100, 0)} (n={trials})"
-            for name, (k, n) in reached.items():
-                row[f"all: {name}"] = f"{wilson_interval(k, n).format(100, 0)} (n={n})"
+        cells: dict[str, list[int]] = {}  # "<task> <split>" -> [successes, trials], pooled over runs
+        reached: dict[str, list[list[int]]] = {}  # outcome -> per run [reached, trials]
+        for run_index, directory in enumerate(evals):
+            for info_path in sorted((directory / source).glob("*/*/eval_info.json")):
+                aggregated = json.loads(info_path.read_text())["aggregated"]
+                n = aggregated["n_episodes"]
+                rates = {"success": aggregated["pc_success"], **aggregated.get("pc_events", {})}
+                cell = cells.setdefault(f"{info_path.parent.parent.name} {info_path.parent.name}", [0, 0])
+                cell[0], cell[1] = cell[0] + round(rates["success"] * n / 100), cell[1] + n
+                for name, pc in rates.items():
+                    per_run = reached.setdefault(name, [[0, 0] for _ in evals])[run_index]
+                    per_run[0], per_run[1] = per_run[0] + round(pc * n / 100), per_run[1] + n
+        for column, (k, n) in cells.items():
+            row[column] = f"{wilson_interval(k, n).format(100, 0)} (n={n})"
+        if cells:
             error = zero_shot_error(run_dir, source)
+            for name, per_run in reached.items():
+                k, n = (sum(count[i] for count in per_run) for i in (0, 1))
+                row["all" if name == "success" else f"all: {name}"] = f"{wilson_interval(k, n).format(100, 0)} (n={n})"
+                if len(evals) > 1:
+                    row[f"per run: {name}"] = ", ".join(f"{a}/{b}" if b else "-" for a, b in per_run)
+                if not math.isnan(error):
+                    points.setdefault(name, []).append((source, error, 100 * k / n))
             row["zero-shot d_hand_obj cm"] = "-" if math.isnan(error) else f"{error:.1f}"
-            if not math.isnan(error):
-                points.append((source, error, 100 * wins / trials))
         rows.append(row)
     columns = list(dict.fromkeys(key for row in rows for key in row))
     text = markdown_table([{c: row.get(c, "-") for c in columns} for row in rows])
     text += ("\n\nSuccess in % with Wilson 95 % intervals; trials and step caps as each evaluation recorded them"
              " (its eval_info.json, 'config'). 'all: lifted' (and the like) is the share of trials that reached that milestone of the task"
              " (envs/robot/tasks.py EVENTS), success or not.")
+    if len(evals) > 1:
+        text += (f" Pooled over {len(evals)} training runs ({', '.join(str(e) for e in evals)});"
+                 " 'per run' gives each run's count in that order.")
     text += "\n\n" + _correlation(points, out)
     path = out / "robot.md"
     path.write_text(text + "\n")
     return path
 
 
-def _correlation(points: list[tuple[str, float, float]], out: Path) -> str:
-    """Spearman correlation of zero-shot error and success over the sources, with a scatter plot."""
-    if len(points) < 3:
-        return f"Zero-shot error vs success: {len(points)} checkpoint(s) with both numbers; at least 3 are needed for a correlation."
+def _correlation(points: dict[str, list[tuple[str, float, float]]], out: Path) -> str:
+    """Spearman correlation of zero-shot error with success and with each milestone rate, with a
+    scatter panel per outcome: while success is 0 everywhere, a milestone may still rank checkpoints."""
+    checkpoints = len(points.get("success", []))
+    if checkpoints < 3:
+        return f"Zero-shot error vs success: {checkpoints} checkpoint(s) with both numbers; at least 3 are needed for a correlation."
     from matplotlib.figure import Figure
     from scipy.stats import spearmanr
 
-    names, errors, success = zip(*points, strict=True)
-    constant = len(set(success)) == 1 or len(set(errors)) == 1
-    rho, p_value = (math.nan, math.nan) if constant else spearmanr(errors, success)
-    figure = Figure(figsize=(5.0, 3.6), layout="constrained")
-    axes = figure.add_subplot()
-    axes.scatter(errors, success, color="black")
-    for name, x, y in points:
-        axes.annotate(name.removeprefix("pretrained_"), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    axes.set_xlabel("zero-shot d_hand_obj (cm)")
-    axes.set_ylabel("robot success (%)")
-    axes.set_title(f"Spearman rho = {rho:.2f} (n = {len(points)})" if np.isfinite(rho) else f"n = {len(points)}")
+    figure = Figure(figsize=(4.2 * len(points), 3.6), layout="constrained")
+    lines = []
+    for axes, (outcome, outcome_points) in zip(figure.subplots(1, len(points), squeeze=False)[0], points.items(), strict=True):
+        names, errors, rates = zip(*outcome_points, strict=True)
+        constant = len(set(rates)) == 1 or len(set(errors)) == 1
+        rho, p_value = (math.nan, math.nan) if constant else spearmanr(errors, rates)
+        axes.scatter(errors, rates, color="black")
+        for name, x, y in outcome_points:
+            axes.annotate(name.removeprefix("pretrained_"), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        axes.set_xlabel("zero-shot d_hand_obj (cm)")
+        axes.set_ylabel(f"robot {outcome} (%)" if outcome == "success" else f"trials reaching '{outcome}' (%)")
+        axes.set_title(f"Spearman rho = {rho:.2f} (n = {len(names)})" if np.isfinite(rho) else f"n = {len(names)}")
+        rho_text = (f"{rho:.2f} (p = {p_value:.2f})" if np.isfinite(rho)
+                    else f"undefined ({outcome} or error is the same for every checkpoint)")
+        lines.append(f"Zero-shot error vs {outcome} over {len(names)} checkpoints: Spearman rho = {rho_text}.")
     figure.savefig(out / "robot_correlation.png", dpi=120)
-    rho_text = f"{rho:.2f} (p = {p_value:.2f})" if np.isfinite(rho) else "undefined (success or error is the same for every checkpoint)"
-    return f"Zero-shot error vs success over {len(points)} checkpoints (plot: robot_correlation.png): Spearman rho = {rho_text}."
+    return "\n".join(lines) + "\n\n(plot: robot_correlation.png)"

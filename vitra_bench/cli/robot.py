@@ -37,8 +37,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     replay.set_defaults(run=run_replay)
 
     table = sub.add_parser("table", help="success and milestones per policy from eval outputs, with Wilson intervals")
-    table.add_argument("--evals", type=Path, required=True,
-                       help="directory of `vitra-bench eval` outputs laid out as <source>/<task>/<split>/")
+    table.add_argument("--evals", type=Path, nargs="+", required=True,
+                       help="directory of `vitra-bench eval` outputs laid out as <source>/<task>/<split>/; several"
+                            " directories are several training runs (e.g. fine-tuning seeds) whose trials are pooled")
+    table.add_argument("--out", type=Path, default=None,
+                       help="where robot.md and robot_correlation.png go (default: the first --evals directory)")
     table.add_argument("--sources", default=None, help="comma-separated sources, in table order (default: every one, sorted)")
     table.add_argument("--run", dest="run_dir", type=Path, default=None,
                        help="a demo/reference run directory whose zero-shot errors go beside the sources it names")
@@ -75,10 +78,13 @@ def run_replay(args: argparse.Namespace) -> int:
 def run_table(args: argparse.Namespace) -> int:
     from vitra_bench.robot_report import robot_tables
 
-    if not args.evals.is_dir():
-        raise SystemExit(f"--evals {args.evals}: no such directory")
+    for directory in args.evals:
+        if not directory.is_dir():
+            raise SystemExit(f"--evals {directory}: no such directory")
     sources = ([s.strip() for s in args.sources.split(",") if s.strip()] if args.sources
-               else sorted(p.name for p in args.evals.iterdir() if p.is_dir()))
-    path = robot_tables(args.run_dir, args.evals, sources)
+               else sorted({p.name for directory in args.evals for p in directory.iterdir() if p.is_dir()}))
+    out = args.out or args.evals[0]
+    out.mkdir(parents=True, exist_ok=True)
+    path = robot_tables(args.run_dir, out, sources, evals=args.evals)
     print(path.read_text())
     return 0
