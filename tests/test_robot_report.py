@@ -61,7 +61,7 @@ def test_training_runs_are_pooled_and_shown_one_by_one(tmp_path, capsys):
     _eval_info(first / "pretrained" / "Pour" / "seen", 1, 20, lifted=11)
     _eval_info(second / "pretrained" / "Pour" / "seen", 0, 20, lifted=7)
     _eval_info(first / "scratch" / "Pour" / "seen", 0, 20, lifted=4)  # no second run of this source
-    assert main(["robot", "table", "--evals", str(first), str(second), "--out", str(out)]) == 0
+    assert main(["robot", "table", "--evals", str(first), str(second), "--out", str(out), "--baseline", "scratch"]) == 0
     text = (out / "robot.md").read_text()
     header = next(line for line in text.splitlines() if line.startswith("| pretraining"))
     rows = {line.split("|")[1].strip(): dict(zip(header.split("|"), line.split("|"), strict=True))
@@ -70,6 +70,9 @@ def test_training_runs_are_pooled_and_shown_one_by_one(tmp_path, capsys):
     assert rows["pretrained"][" all: lifted "] == " 45 [31, 60] (n=40) "  # 18 of 40
     assert rows["pretrained"][" per run: lifted "] == " 11/20, 7/20 "
     assert rows["scratch"][" per run: lifted "] == " 4/20, - "
+    assert rows["pretrained"][" p vs scratch: lifted "] == " 0.088 "  # Fisher exact, 18/40 against 4/20
+    assert rows["pretrained"][" p vs scratch: success "] == " 1 "
+    assert rows["scratch"][" p vs scratch: lifted "] == " - "
     assert "Pooled over 2 training runs" in text
 
 

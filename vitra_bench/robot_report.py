@@ -39,17 +39,21 @@ def zero_shot_error(run_dir: Path | None, source: str) -> float:
     return math.nan
 
 
-def robot_tables(run_dir: Path | None, out: Path, sources: list[str], evals: Sequence[Path] = ()) -> Path:
+def robot_tables(run_dir: Path | None, out: Path, sources: list[str], evals: Sequence[Path] = (),
+                 baseline: str | None = None) -> Path:
     """Write ``out/robot.md`` (and ``out/robot_correlation.png`` when 3+ sources have both numbers).
 
     ``evals`` are directories laid out as ``<source>/<task>/<split>/`` (default: ``out`` alone). Several
     directories are several training runs of the same sources (e.g. fine-tuning seeds): their trials
     are pooled, and each run's own count is shown beside, because a pooled Wilson interval counts
-    trials only and would hide how much one training run differs from the next.
+    trials only and would hide how much one training run differs from the next. With ``baseline``
+    (e.g. ``no_pretraining``) every other source gets a two-sided Fisher exact p per outcome against
+    it: overlapping intervals are a poor test of a difference, and readers ask "how sure".
     """
     out = Path(out)
     evals = [Path(e) for e in evals] or [out]
     rows, points = [], {}  # outcome -> [(source, error, rate %)]
+    totals: dict[str, dict[str, tuple[int, int]]] = {}  # source -> outcome -> pooled (reached, trials)
     for source in sources:
         row: dict[str, str] = {"pretraining": source}
         cells: dict[str, list[int]] = {}  # "<task> <split>" -> [successes, trials], pooled over runs
@@ -70,6 +74,7 @@ def robot_tables(run_dir: Path | None, out: Path, sources: list[str], evals: Seq
             error = zero_shot_error(run_dir, source)
             for name, per_run in reached.items():
                 k, n = (sum(count[i] for count in per_run) for i in (0, 1))
+                totals.setdefault(source, {})[name] = (k, n)
                 row["all" if name == "success" else f"all: {name}"] = f"{wilson_interval(k, n).format(100, 0)} (n={n})"
                 if len(evals) > 1:
                     row[f"per run: {name}"] = ", ".join(f"{a}/{b}" if b else "-" for a, b in per_run)
@@ -77,6 +82,8 @@ def robot_tables(run_dir: Path | None, out: Path, sources: list[str], evals: Seq
                     points.setdefault(name, []).append((source, error, 100 * k / n))
             row["zero-shot d_hand_obj cm"] = "-" if math.isnan(error) else f"{error:.1f}"
         rows.append(row)
+    if baseline is not None:
+        _add_fisher_columns(rows, totals, baseline)
     columns = list(dict.fromkeys(key for row in rows for key in row))
     text = markdown_table([{c: row.get(c, "-") for c in columns} for row in rows])
     text += ("\n\nSuccess in % with Wilson 95 % intervals; trials and step caps as each evaluation recorded them"
@@ -85,10 +92,30 @@ def robot_tables(run_dir: Path | None, out: Path, sources: list[str], evals: Seq
     if len(evals) > 1:
         text += (f" Pooled over {len(evals)} training runs ({', '.join(str(e) for e in evals)});"
                  " 'per run' gives each run's count in that order.")
+    if baseline is not None:
+        text += (f" 'p vs {baseline}' is a two-sided Fisher exact test of the pooled counts against {baseline},"
+                 " one per outcome, not corrected for the number of comparisons.")
     text += "\n\n" + _correlation(points, out)
     path = out / "robot.md"
     path.write_text(text + "\n")
     return path
+
+
+def _add_fisher_columns(rows: list[dict[str, str]], totals: dict[str, dict[str, tuple[int, int]]], baseline: str) -> None:
+    """Add a 'p vs <baseline>: <outcome>' cell to every row whose source shares that outcome with the baseline."""
+    from scipy.stats import fisher_exact
+
+    if baseline not in totals:
+        raise ValueError(f"baseline {baseline!r} has no evaluations; sources with some: {sorted(totals)}")
+    for row in rows:
+        source = row["pretraining"]
+        if source == baseline:
+            continue
+        for outcome, (k, n) in totals.get(source, {}).items():
+            if outcome in totals[baseline]:
+                k0, n0 = totals[baseline][outcome]
+                p_value = fisher_exact([[k, n - k], [k0, n0 - k0]]).pvalue
+                row[f"p vs {baseline}: {outcome}"] = f"{p_value:.2g}"
 
 
 def _correlation(points: dict[str, list[tuple[str, float, float]]], out: Path) -> str:

@@ -45,6 +45,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     table.add_argument("--sources", default=None, help="comma-separated sources, in table order (default: every one, sorted)")
     table.add_argument("--run", dest="run_dir", type=Path, default=None,
                        help="a demo/reference run directory whose zero-shot errors go beside the sources it names")
+    table.add_argument("--baseline", default=None,
+                       help="source every other one is tested against (two-sided Fisher exact p per outcome),"
+                            " e.g. no_pretraining")
     table.set_defaults(run=run_table)
 
 
@@ -83,8 +86,10 @@ def run_table(args: argparse.Namespace) -> int:
             raise SystemExit(f"--evals {directory}: no such directory")
     sources = ([s.strip() for s in args.sources.split(",") if s.strip()] if args.sources
                else sorted({p.name for directory in args.evals for p in directory.iterdir() if p.is_dir()}))
+    if args.baseline is not None and args.baseline not in sources:
+        raise SystemExit(f"--baseline {args.baseline}: not among the sources {sources}")
     out = args.out or args.evals[0]
     out.mkdir(parents=True, exist_ok=True)
-    path = robot_tables(args.run_dir, out, sources, evals=args.evals)
+    path = robot_tables(args.run_dir, out, sources, evals=args.evals, baseline=args.baseline)
     print(path.read_text())
     return 0
