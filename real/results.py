@@ -34,6 +34,8 @@ class TrialResult:
     episode_key: str
     latency_ms: dict[str, float] = field(default_factory=dict)
     clamps: int = 0
+    events: dict[str, bool] = field(default_factory=dict)
+    """The task's milestones (``envs.robot.tasks.EVENTS``) as the operator labelled them."""
 
 
 def rows(trials: list[TrialResult]) -> list[dict[str, Any]]:
@@ -75,8 +77,17 @@ def write(out_dir: str | Path, trials: list[TrialResult]) -> Path:
             "pc_success": 100 * float(np.mean([t.success for t in trials])) if trials else None,
             "n_episodes": len(trials),
             "mean_step_latency_ms": float(np.nanmean(latencies)) if trials else None,
+            "pc_events": _pc_events(trials),
         },
         "per_task": table,
     }
     (out / "eval_info.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
     return out
+
+
+def _pc_events(trials: list[TrialResult]) -> dict[str, float]:
+    """Percent of trials that reached each milestone, as a simulated evaluation reports it, so
+    ``vitra-bench robot table`` reads real and simulated runs alike."""
+    names = dict.fromkeys(name for trial in trials for name in trial.events)
+    return {name: 100 * float(np.mean([trial.events.get(name, False) for trial in trials])) for name in names}
+

@@ -2,7 +2,7 @@
 
 One trial: the arm streams home (through the safety layer, like every motion), the operator resets
 the scene for the sampled instance and presses Enter, the control loop runs, the operator labels
-success. Each control step is *capture -> inference -> command*, each part timed:
+success and, after a failure, the task's milestones (how far it got). Each control step is *capture -> inference -> command*, each part timed:
 
 1. read the arm (error codes halt at once) and the hand, capture a frame (a dropped frame reuses
    the last one, up to ``max_dropped_frames`` in a row, then halts);
@@ -229,6 +229,20 @@ def yes(answer: str) -> bool:
     return answer.strip().lower() in ("y", "yes", "1", "s", "success")
 
 
+def label_events(task: TaskSpec, success: bool, ask: Ask, index: int) -> dict[str, bool]:
+    """The operator's labels of the task's milestones, as simulation records them (``info["events"]``).
+
+    A success implies every milestone (the expert tests check that in simulation), so the operator
+    is asked only after a failure: that is where "how far did it get" tells policies apart.
+    """
+    from envs.robot.tasks import EVENT_QUESTIONS, EVENTS
+
+    names = list(EVENTS.get(task.success, {}))
+    if success:
+        return dict.fromkeys(names, True)
+    return {name: yes(ask(f"Trial {index + 1}: {name}: {EVENT_QUESTIONS[name]}? [y/n]: ")) for name in names}
+
+
 def run_trials(
     s: Session, source: ActionSource, *, task: TaskSpec, split: str, trials: int, max_steps: int, seed: int,
     policy_name: str, run_name: str, writer: CorpusWriter | None, recorder: TrialRecorder, ask: Ask,
@@ -254,15 +268,16 @@ def run_trials(
         clamps_before = len(s.safety.filter.clamps)
         steps, latency = execute(s, source, recorder, make_prompt(instance.instruction), max_steps)
         success = yes(ask(f"Trial {index + 1}: success? [y/n]: "))
+        events = label_events(task, success, ask, index)
         result = TrialResult(index, task.name, split, policy_name, instance.instruction, success, steps, key,
-                             latency, len(s.safety.filter.clamps) - clamps_before)
+                             latency, len(s.safety.filter.clamps) - clamps_before, events)
         results.append(result)
         say(f"[trial {index + 1}] {'success' if success else 'failure'}, {steps} steps, "
             f"latency mean {latency.get('total_mean', float('nan')):.1f} ms "
             f"(p95 {latency.get('total_p95', float('nan')):.1f}), {result.clamps} clamps")
         if writer is not None and steps:
             writer.add(recorder.episode({"task": task.name, "split": split, "policy": policy_name,
-                                         "instance": instance.__dict__, "success": success,
+                                         "instance": instance.__dict__, "success": success, "events": events,
                                          "latency_ms": latency, "clamps": result.clamps}))
     return results
 

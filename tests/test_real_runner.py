@@ -20,7 +20,7 @@ from real.devices import open_devices
 from real.recorder import TrialRecorder, load_commands, open_writer
 from real.replay import replay
 from real.robots.realman import protocol
-from real.runner import PolicySource, execute, run, run_trials, session
+from real.runner import PolicySource, execute, label_events, run, run_trials, session
 from real.safety import SafetyConfig, SafetyStop
 from real.teleop import teleop_record
 from real.twin.faults import FaultPlan
@@ -51,7 +51,8 @@ def _twin_config(tmp_path: Path, **overrides) -> RunConfig:
 
 
 def test_run_end_to_end_against_the_twin(tmp_path):
-    summary = run(_twin_config(tmp_path, trials=2, max_steps=6), ask=_answers("", "y", "", "n"), say=lambda _: None)
+    answers = _answers("", "y", "", "n", "y")  # trial 2 failed, but the operator saw the object lifted
+    summary = run(_twin_config(tmp_path, trials=2, max_steps=6), ask=answers, say=lambda _: None)
     out = summary.out
     assert summary.halted is None and len(summary.trials) == 2
     table = (out / "results.csv").read_text().splitlines()
@@ -62,6 +63,8 @@ def test_run_end_to_end_against_the_twin(tmp_path):
     info = json.loads((out / "eval_info.json").read_text())
     assert [e["success"] for e in info["per_episode"]] == [True, False]
     assert info["per_episode"][0]["latency_ms"]["total_mean"] > 0
+    assert [e["events"] for e in info["per_episode"]] == [{"lifted": True}, {"lifted": True}]  # success implies it
+    assert info["aggregated"]["pc_events"] == {"lifted": 100.0}
     with Corpus(out / "corpus") as corpus:
         assert corpus.num_episodes == 2
         episode = corpus.episode(0)
@@ -213,3 +216,18 @@ def test_dry_run_prints_exactly_what_would_be_sent(tmp_path, capsys, monkeypatch
     hand = [line for line in lines if line.startswith("hand <- send_command")]
     assert len(hand) >= 3 and '"mode":3' in hand[0]
     assert not list(tmp_path.glob("*/corpus"))  # a dry run records nothing
+
+
+def test_operator_labels_each_milestone_after_a_failure_only():
+    prompts: list[str] = []
+    answers = iter(["y", "n"])
+
+    def ask(prompt: str) -> str:
+        prompts.append(prompt)
+        return next(answers)
+
+    pour = get_task("Pour")
+    assert label_events(pour, False, ask, 0) == {"lifted": True, "poured": False}
+    assert prompts[0].startswith("Trial 1: lifted: did the robot hold the object at least 5 cm")
+    assert "70 deg with its mouth above the cup" in prompts[1]
+    assert label_events(pour, True, ask, 1) == {"lifted": True, "poured": True} and len(prompts) == 2  # not asked

@@ -187,6 +187,12 @@ EVENTS: dict[str, dict[str, Callable[[TaskState], bool]]] = {
     "balls_swept_and_broom_returned": {"lifted": lifted("broom")},
 }
 
+# What an operator is asked about each event on the real robot, where no simulator senses it.
+EVENT_QUESTIONS: dict[str, str] = {
+    "lifted": f"did the robot hold the object at least {100 * LIFT_HEIGHT:.0f} cm above where it stood",
+    "poured": f"did the bottle tilt at least {np.rad2deg(POUR_TILT):.0f} deg with its mouth above the cup",
+}
+
 
 def get_predicate(name: str) -> Callable[[TaskState], bool]:
     """The success predicate called ``name`` (a ``TaskSpec.success``)."""
