@@ -54,28 +54,6 @@ def test_milestone_correlation_while_success_is_constant(tmp_path):
     assert "Zero-shot error vs lifted over 3 checkpoints: Spearman rho = -1.00" in text
 
 
-def test_training_runs_are_pooled_and_shown_one_by_one(tmp_path, capsys):
-    from vitra_bench.cli.main import main
-
-    first, second, out = tmp_path / "seed0", tmp_path / "seed1", tmp_path / "pooled"
-    _eval_info(first / "pretrained" / "Pour" / "seen", 1, 20, lifted=11)
-    _eval_info(second / "pretrained" / "Pour" / "seen", 0, 20, lifted=7)
-    _eval_info(first / "scratch" / "Pour" / "seen", 0, 20, lifted=4)  # no second run of this source
-    assert main(["robot", "table", "--evals", str(first), str(second), "--out", str(out), "--baseline", "scratch"]) == 0
-    text = (out / "robot.md").read_text()
-    header = next(line for line in text.splitlines() if line.startswith("| pretraining"))
-    rows = {line.split("|")[1].strip(): dict(zip(header.split("|"), line.split("|"), strict=True))
-            for line in text.splitlines() if line.startswith("| pretrained") or line.startswith("| scratch")}
-    assert rows["pretrained"][" Pour seen "] == " 2 [0, 13] (n=40) "  # Wilson 1/40 (0.4 to 12.9 %): trials of both runs
-    assert rows["pretrained"][" all: lifted "] == " 45 [31, 60] (n=40) "  # 18 of 40
-    assert rows["pretrained"][" per run: lifted "] == " 11/20, 7/20 "
-    assert rows["scratch"][" per run: lifted "] == " 4/20, - "
-    assert rows["pretrained"][" p vs scratch: lifted "] == " 0.088 "  # Fisher exact, 18/40 against 4/20
-    assert rows["pretrained"][" p vs scratch: success "] == " 1 "
-    assert rows["scratch"][" p vs scratch: lifted "] == " - "
-    assert "Pooled over 2 training runs" in text
-
-
 def test_table_command_reads_eval_outputs_without_a_run(tmp_path, capsys):
     from vitra_bench.cli.main import main
 
@@ -85,4 +63,39 @@ def test_table_command_reads_eval_outputs_without_a_run(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| random | 0 [0, 28] (n=10) | 0 [0, 28] (n=10) | 0 [0, 28] (n=10) | - |" in printed  # sorted sources
     assert "| scratch | 5 [1, 24] (n=20) | 5 [1, 24] (n=20) | 60 [39, 78] (n=20) | - |" in printed
-    assert (tmp_path / "robot.md").read_text().strip() == printed.strip()
+
+
+def _tables(text: str) -> list[list[dict[str, str]]]:
+    """The markdown tables of a report (blocks of '|' lines), each as rows of {column: cell}."""
+    def cells(line: str) -> list[str]:
+        return [c.strip() for c in line.strip().strip("|").split("|")]
+
+    blocks = [block.splitlines() for block in text.split("\n\n") if block.startswith("|")]
+    return [[dict(zip(cells(b[0]), cells(line), strict=True)) for line in b[2:]] for b in blocks]
+
+
+def test_training_runs_are_pooled_and_shown_one_by_one(tmp_path):
+    from vitra_bench.cli.main import main
+
+    first, second, out = tmp_path / "seed0", tmp_path / "seed1", tmp_path / "pooled"
+    _eval_info(first / "pretrained" / "Pour" / "seen", 1, 20, lifted=11)
+    _eval_info(second / "pretrained" / "Pour" / "seen", 0, 20, lifted=3)
+    _eval_info(first / "scratch" / "Pour" / "seen", 0, 20, lifted=4)  # no second run of this source
+    _eval_info(second / "scratch" / "Pour" / "seen", 0, 20, lifted=4)
+    _eval_info(first / "random" / "Pour" / "seen", 0, 10, lifted=1)
+    assert main(["robot", "table", "--evals", str(first), str(second), "--out", str(out), "--baseline", "scratch"]) == 0
+    text = (out / "robot.md").read_text()
+    pooled, statistics = _tables(text)
+    rates = {row["pretraining"]: row for row in pooled}
+    assert rates["pretrained"]["Pour seen"] == "2 [0, 13] (n=40)"  # Wilson 1/40 (0.4 to 12.9 %): trials of both runs
+    assert rates["pretrained"]["all: lifted"] == "35 [22, 50] (n=40)"  # 14 of 40
+    stats = {(row["pretraining"], row["outcome"]): row for row in statistics}
+    assert stats["pretrained", "lifted"]["per run"] == "11/20, 3/20"
+    assert stats["random", "lifted"]["per run"] == "1/10, -" and stats["random", "lifted"]["runs differ (p)"] == "-"
+    assert stats["scratch", "lifted"]["runs differ (p)"] == "1"  # 4/20 twice
+    assert float(stats["pretrained", "lifted"]["runs differ (p)"]) < 0.05  # 11/20 against 3/20
+    assert stats["scratch", "success"]["runs differ (p)"] == "1"  # 0/20 twice
+    assert stats["pretrained", "lifted"]["vs scratch (p)"] == "0.21"  # Fisher exact, 14/40 against 8/40
+    assert stats["pretrained", "success"]["vs scratch (p)"] == "1"
+    assert stats["scratch", "lifted"]["vs scratch (p)"] == "-"
+    assert "Pooled over 2 training runs" in text and "runs differ" in text

@@ -39,83 +39,120 @@ def zero_shot_error(run_dir: Path | None, source: str) -> float:
     return math.nan
 
 
+Counts = list[tuple[int, int]]  # per training run: (trials that reached an outcome, trials)
+
+
 def robot_tables(run_dir: Path | None, out: Path, sources: list[str], evals: Sequence[Path] = (),
                  baseline: str | None = None) -> Path:
     """Write ``out/robot.md`` (and ``out/robot_correlation.png`` when 3+ sources have both numbers).
 
     ``evals`` are directories laid out as ``<source>/<task>/<split>/`` (default: ``out`` alone). Several
     directories are several training runs of the same sources (e.g. fine-tuning seeds): their trials
-    are pooled, and each run's own count is shown beside, because a pooled Wilson interval counts
-    trials only and would hide how much one training run differs from the next. With ``baseline``
-    (e.g. ``no_pretraining``) every other source gets a two-sided Fisher exact p per outcome against
-    it: overlapping intervals are a poor test of a difference, and readers ask "how sure".
+    are pooled in the first table, and a second table shows each run's count and tests whether the
+    runs differ more than their trials explain, because a pooled Wilson interval counts trials only
+    and would hide how much one training run differs from the next. With ``baseline`` (e.g.
+    ``no_pretraining``) every other source gets a two-sided Fisher exact p per outcome against it:
+    overlapping intervals are a poor test of a difference, and readers ask "how sure".
     """
     out = Path(out)
     evals = [Path(e) for e in evals] or [out]
     rows, points = [], {}  # outcome -> [(source, error, rate %)]
-    totals: dict[str, dict[str, tuple[int, int]]] = {}  # source -> outcome -> pooled (reached, trials)
+    outcomes: dict[str, dict[str, Counts]] = {}  # source -> outcome -> per-run counts
     for source in sources:
         row: dict[str, str] = {"pretraining": source}
-        cells: dict[str, list[int]] = {}  # "<task> <split>" -> [successes, trials], pooled over runs
-        reached: dict[str, list[list[int]]] = {}  # outcome -> per run [reached, trials]
-        for run_index, directory in enumerate(evals):
-            for info_path in sorted((directory / source).glob("*/*/eval_info.json")):
-                aggregated = json.loads(info_path.read_text())["aggregated"]
-                n = aggregated["n_episodes"]
-                rates = {"success": aggregated["pc_success"], **aggregated.get("pc_events", {})}
-                cell = cells.setdefault(f"{info_path.parent.parent.name} {info_path.parent.name}", [0, 0])
-                cell[0], cell[1] = cell[0] + round(rates["success"] * n / 100), cell[1] + n
-                for name, pc in rates.items():
-                    per_run = reached.setdefault(name, [[0, 0] for _ in evals])[run_index]
-                    per_run[0], per_run[1] = per_run[0] + round(pc * n / 100), per_run[1] + n
+        cells, outcomes[source] = _read_counts(source, evals)
         for column, (k, n) in cells.items():
             row[column] = f"{wilson_interval(k, n).format(100, 0)} (n={n})"
         if cells:
             error = zero_shot_error(run_dir, source)
-            for name, per_run in reached.items():
-                k, n = (sum(count[i] for count in per_run) for i in (0, 1))
-                totals.setdefault(source, {})[name] = (k, n)
+            for name, per_run in outcomes[source].items():
+                k, n = _pooled(per_run)
                 row["all" if name == "success" else f"all: {name}"] = f"{wilson_interval(k, n).format(100, 0)} (n={n})"
-                if len(evals) > 1:
-                    row[f"per run: {name}"] = ", ".join(f"{a}/{b}" if b else "-" for a, b in per_run)
                 if not math.isnan(error):
                     points.setdefault(name, []).append((source, error, 100 * k / n))
             row["zero-shot d_hand_obj cm"] = "-" if math.isnan(error) else f"{error:.1f}"
         rows.append(row)
-    if baseline is not None:
-        _add_fisher_columns(rows, totals, baseline)
     columns = list(dict.fromkeys(key for row in rows for key in row))
     text = markdown_table([{c: row.get(c, "-") for c in columns} for row in rows])
     text += ("\n\nSuccess in % with Wilson 95 % intervals; trials and step caps as each evaluation recorded them"
              " (its eval_info.json, 'config'). 'all: lifted' (and the like) is the share of trials that reached that milestone of the task"
              " (envs/robot/tasks.py EVENTS), success or not.")
     if len(evals) > 1:
-        text += (f" Pooled over {len(evals)} training runs ({', '.join(str(e) for e in evals)});"
-                 " 'per run' gives each run's count in that order.")
-    if baseline is not None:
-        text += (f" 'p vs {baseline}' is a two-sided Fisher exact test of the pooled counts against {baseline},"
-                 " one per outcome, not corrected for the number of comparisons.")
+        text += f" Pooled over {len(evals)} training runs ({', '.join(str(e) for e in evals)})."
+    if len(evals) > 1 or baseline is not None:
+        text += "\n\n" + _statistics(outcomes, len(evals), baseline)
     text += "\n\n" + _correlation(points, out)
     path = out / "robot.md"
     path.write_text(text + "\n")
     return path
 
 
-def _add_fisher_columns(rows: list[dict[str, str]], totals: dict[str, dict[str, tuple[int, int]]], baseline: str) -> None:
-    """Add a 'p vs <baseline>: <outcome>' cell to every row whose source shares that outcome with the baseline."""
+def _read_counts(source: str, evals: list[Path]) -> tuple[dict[str, list[int]], dict[str, Counts]]:
+    """A source's success per ``"<task> <split>"`` pooled over the runs, and every outcome's count per run."""
+    cells: dict[str, list[int]] = {}
+    outcomes: dict[str, Counts] = {}
+    for run_index, directory in enumerate(evals):
+        for info_path in sorted((directory / source).glob("*/*/eval_info.json")):
+            aggregated = json.loads(info_path.read_text())["aggregated"]
+            n = aggregated["n_episodes"]
+            rates = {"success": aggregated["pc_success"], **aggregated.get("pc_events", {})}
+            cell = cells.setdefault(f"{info_path.parent.parent.name} {info_path.parent.name}", [0, 0])
+            cell[0], cell[1] = cell[0] + round(rates["success"] * n / 100), cell[1] + n
+            for name, pc in rates.items():
+                per_run = outcomes.setdefault(name, [(0, 0)] * len(evals))
+                k, trials = per_run[run_index]
+                per_run[run_index] = (k + round(pc * n / 100), trials + n)
+    return cells, outcomes
+
+
+def _pooled(per_run: Counts) -> tuple[int, int]:
+    return sum(k for k, _ in per_run), sum(n for _, n in per_run)
+
+
+def _statistics(outcomes: dict[str, dict[str, Counts]], runs: int, baseline: str | None) -> str:
+    """The long table: per source and outcome, each run's count, whether runs differ, and p against the baseline."""
     from scipy.stats import fisher_exact
 
-    if baseline not in totals:
-        raise ValueError(f"baseline {baseline!r} has no evaluations; sources with some: {sorted(totals)}")
-    for row in rows:
-        source = row["pretraining"]
-        if source == baseline:
-            continue
-        for outcome, (k, n) in totals.get(source, {}).items():
-            if outcome in totals[baseline]:
-                k0, n0 = totals[baseline][outcome]
-                p_value = fisher_exact([[k, n - k], [k0, n0 - k0]]).pvalue
-                row[f"p vs {baseline}: {outcome}"] = f"{p_value:.2g}"
+    if baseline is not None and not outcomes.get(baseline):
+        raise ValueError(f"baseline {baseline!r} has no evaluations; sources with some: {sorted(s for s, o in outcomes.items() if o)}")
+    rows = []
+    for source, by_outcome in outcomes.items():
+        for outcome, per_run in by_outcome.items():
+            k, n = _pooled(per_run)
+            row = {"pretraining": source, "outcome": outcome, "pooled": f"{k}/{n}"}
+            if runs > 1:
+                row["per run"] = ", ".join(f"{a}/{b}" if b else "-" for a, b in per_run)
+                row["runs differ (p)"] = _runs_differ(per_run)
+            if baseline is not None:
+                reference = outcomes[baseline].get(outcome)
+                if source == baseline or reference is None:
+                    row[f"vs {baseline} (p)"] = "-"
+                else:
+                    k0, n0 = _pooled(reference)
+                    row[f"vs {baseline} (p)"] = f"{fisher_exact([[k, n - k], [k0, n0 - k0]]).pvalue:.2g}"
+            rows.append(row)
+    notes = []
+    if runs > 1:
+        notes.append("'runs differ' tests whether a source's training runs share one rate (chi-square of the"
+                     " runs x outcome table, p by 9,999 permutations): a small p means the run, not only the"
+                     " trial, moves the rate, so the pooled interval is too narrow")
+    if baseline is not None:
+        notes.append(f"'vs {baseline}' is a two-sided Fisher exact test of the pooled counts, one per outcome,"
+                     " not corrected for the number of comparisons")
+    return markdown_table(rows) + "\n\n" + "; ".join(notes) + "."
+
+
+def _runs_differ(per_run: Counts) -> str:
+    """Permutation p of the chi-square homogeneity test over the runs that have trials ("-" under two)."""
+    from scipy.stats import PermutationMethod, chi2_contingency
+
+    table = np.array([(k, n - k) for k, n in per_run if n])
+    if len(table) < 2:
+        return "-"
+    if (table.sum(axis=0) == 0).any():  # every trial of every run alike: nothing differs
+        return "1"
+    method = PermutationMethod(n_resamples=9999, rng=0)
+    return f"{chi2_contingency(table, correction=False, method=method).pvalue:.2g}"
 
 
 def _correlation(points: dict[str, list[tuple[str, float, float]]], out: Path) -> str:
