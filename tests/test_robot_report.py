@@ -63,6 +63,7 @@ def test_table_command_reads_eval_outputs_without_a_run(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| random | 0 [0, 28] (n=10) | 0 [0, 28] (n=10) | 0 [0, 28] (n=10) | - |" in printed  # sorted sources
     assert "| scratch | 5 [1, 24] (n=20) | 5 [1, 24] (n=20) | 60 [39, 78] (n=20) | - |" in printed
+    assert (tmp_path / "robot.md").read_text().strip() == printed.strip()
 
 
 def _tables(text: str) -> list[list[dict[str, str]]]:
@@ -80,9 +81,9 @@ def test_training_runs_are_pooled_and_shown_one_by_one(tmp_path):
     first, second, out = tmp_path / "seed0", tmp_path / "seed1", tmp_path / "pooled"
     _eval_info(first / "pretrained" / "Pour" / "seen", 1, 20, lifted=11)
     _eval_info(second / "pretrained" / "Pour" / "seen", 0, 20, lifted=3)
-    _eval_info(first / "scratch" / "Pour" / "seen", 0, 20, lifted=4)  # no second run of this source
+    _eval_info(first / "scratch" / "Pour" / "seen", 0, 20, lifted=4)
     _eval_info(second / "scratch" / "Pour" / "seen", 0, 20, lifted=4)
-    _eval_info(first / "random" / "Pour" / "seen", 0, 10, lifted=1)
+    _eval_info(first / "random" / "Pour" / "seen", 0, 10, lifted=1)  # no second run of this source
     assert main(["robot", "table", "--evals", str(first), str(second), "--out", str(out), "--baseline", "scratch"]) == 0
     text = (out / "robot.md").read_text()
     pooled, statistics = _tables(text)
