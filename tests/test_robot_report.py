@@ -97,6 +97,7 @@ def test_training_runs_are_pooled_and_shown_one_by_one(tmp_path):
     assert float(stats["pretrained", "lifted"]["runs differ (p)"]) < 0.05  # 11/20 against 3/20
     assert stats["scratch", "success"]["runs differ (p)"] == "1"  # 0/20 twice
     assert stats["pretrained", "lifted"]["vs scratch (p)"] == "0.21"  # Fisher exact, 14/40 against 8/40
+    assert stats["pretrained", "lifted"]["vs scratch: points"] == "15 [-5, 33]"  # 35 % - 20 %, Newcombe
     assert stats["pretrained", "success"]["vs scratch (p)"] == "1"
     assert stats["scratch", "lifted"]["vs scratch (p)"] == "-"
     assert "Pooled over 2 training runs" in text and "runs differ" in text

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from vitra_bench import scaling
-from vitra_bench.stats import Interval, bootstrap_interval, mean_t_interval, wilson_interval
+from vitra_bench.stats import Interval, bootstrap_interval, mean_t_interval, rate_difference_interval, wilson_interval
 
 
 @pytest.mark.parametrize(
@@ -151,3 +151,18 @@ def test_scaling_plot_and_summary(tmp_path) -> None:
     fits = [scaling.fit_scaling(size, error, m, ci="covariance") for m in ("log_linear", "power_law")]
     out = scaling.plot_scaling(size, error, fits, tmp_path / "plots" / "scaling.png", ylabel="ADE (m)")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("k1", "n1", "k2", "n2", "low", "high"),
+    [  # Newcombe (1998), Statistics in Medicine 17:873, Table II, method 10
+        (56, 70, 48, 80, 0.0524, 0.3339),
+        (9, 10, 3, 10, 0.1705, 0.8090),
+        (5, 56, 0, 29, -0.0381, 0.1926),
+    ],
+)
+def test_rate_difference_matches_newcombe(k1: int, n1: int, k2: int, n2: int, low: float, high: float) -> None:
+    interval = rate_difference_interval(k1, n1, k2, n2)
+    assert interval.estimate == pytest.approx(k1 / n1 - k2 / n2)
+    assert (interval.low, interval.high) == pytest.approx((low, high), abs=1e-4)
+

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from vitra_bench.benchmarking import markdown_table
-from vitra_bench.stats import wilson_interval
+from vitra_bench.stats import rate_difference_interval, wilson_interval
 
 
 def zero_shot_error(run_dir: Path | None, source: str) -> float:
@@ -126,9 +126,10 @@ def _statistics(outcomes: dict[str, dict[str, Counts]], runs: int, baseline: str
             if baseline is not None:
                 reference = outcomes[baseline].get(outcome)
                 if source == baseline or reference is None:
-                    row[f"vs {baseline} (p)"] = "-"
+                    row[f"vs {baseline}: points"] = row[f"vs {baseline} (p)"] = "-"
                 else:
                     k0, n0 = _pooled(reference)
+                    row[f"vs {baseline}: points"] = rate_difference_interval(k, n, k0, n0).format(100, 0)
                     row[f"vs {baseline} (p)"] = f"{fisher_exact([[k, n - k], [k0, n0 - k0]]).pvalue:.2g}"
             rows.append(row)
     notes = []
@@ -137,8 +138,9 @@ def _statistics(outcomes: dict[str, dict[str, Counts]], runs: int, baseline: str
                      " runs x outcome table, p by 9,999 permutations): a small p means the run, not only the"
                      " trial, moves the rate, so the pooled interval is too narrow")
     if baseline is not None:
-        notes.append(f"'vs {baseline}' is a two-sided Fisher exact test of the pooled counts, one per outcome,"
-                     " not corrected for the number of comparisons")
+        notes.append(f"'vs {baseline}' gives the difference of the pooled rates in percentage points with its"
+                     " Newcombe 95 % interval, and a two-sided Fisher exact p, one per outcome, not corrected for"
+                     " the number of comparisons; both count trials, not training runs")
     return markdown_table(rows) + "\n\n" + "; ".join(notes) + "."
 
 

@@ -47,6 +47,20 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> In
     return Interval(p, float(max(0.0, centre - half)), float(min(1.0, centre + half)), trials)
 
 
+def rate_difference_interval(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95) -> Interval:
+    """Newcombe's hybrid score interval for the difference of two rates k1/n1 - k2/n2.
+
+    Built from the two Wilson intervals (Newcombe 1998, method 10), so it behaves at 0/n and n/n
+    where the Wald difference interval collapses; it answers "by how much" where a p answers
+    only "whether".
+    """
+    a, b = wilson_interval(k1, n1, confidence), wilson_interval(k2, n2, confidence)
+    difference = a.estimate - b.estimate
+    low = difference - np.hypot(a.estimate - a.low, b.high - b.estimate)
+    high = difference + np.hypot(a.high - a.estimate, b.estimate - b.low)
+    return Interval(difference, float(low), float(high), n1 + n2)
+
+
 def bootstrap_interval(
     values: ArrayLike,
     statistic: Callable[..., float] = np.mean,
