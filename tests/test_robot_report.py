@@ -64,6 +64,10 @@ def test_table_command_reads_eval_outputs_without_a_run(tmp_path, capsys):
     assert "| random | 0 [0, 28] (n=10) | 0 [0, 28] (n=10) | 0 [0, 28] (n=10) | - |" in printed  # sorted sources
     assert "| scratch | 5 [1, 24] (n=20) | 5 [1, 24] (n=20) | 60 [39, 78] (n=20) | - |" in printed
     assert (tmp_path / "robot.md").read_text().strip() == printed.strip()
+    _eval_info(tmp_path / "scratch" / "Pour" / "unseen_object_background", 0, 20, lifted=2)
+    assert main(["robot", "table", "--evals", str(tmp_path), "--splits", "unseen_object_background"]) == 0
+    printed = capsys.readouterr().out
+    assert "| scratch | 0 [0, 16] (n=20) | 0 [0, 16] (n=20) | 10 [3, 30] (n=20) | - |" in printed  # seen left out
 
 
 def _tables(text: str) -> list[list[dict[str, str]]]:

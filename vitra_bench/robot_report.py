@@ -43,7 +43,7 @@ Counts = list[tuple[int, int]]  # per training run: (trials that reached an outc
 
 
 def robot_tables(run_dir: Path | None, out: Path, sources: list[str], evals: Sequence[Path] = (),
-                 baseline: str | None = None) -> Path:
+                 baseline: str | None = None, splits: Sequence[str] = ()) -> Path:
     """Write ``out/robot.md`` (and ``out/robot_correlation.png`` when 3+ sources have both numbers).
 
     ``evals`` are directories laid out as ``<source>/<task>/<split>/`` (default: ``out`` alone). Several
@@ -51,8 +51,10 @@ def robot_tables(run_dir: Path | None, out: Path, sources: list[str], evals: Seq
     are pooled in the first table, and a second table shows each run's count and tests whether the
     runs differ more than their trials explain, because a pooled Wilson interval counts trials only
     and would hide how much one training run differs from the next. With ``baseline`` (e.g.
-    ``no_pretraining``) every other source gets a two-sided Fisher exact p per outcome against it:
-    overlapping intervals are a poor test of a difference, and readers ask "how sure".
+    ``no_pretraining``) every other source gets, per outcome, its difference from the baseline with
+    a Newcombe interval and a two-sided Fisher exact p: overlapping intervals are a poor test of a
+    difference, and readers ask "by how much" and "how sure". ``splits`` keeps only those splits
+    (default: all), so the statistics can be read per split.
     """
     out = Path(out)
     evals = [Path(e) for e in evals] or [out]
@@ -60,7 +62,7 @@ def robot_tables(run_dir: Path | None, out: Path, sources: list[str], evals: Seq
     outcomes: dict[str, dict[str, Counts]] = {}  # source -> outcome -> per-run counts
     for source in sources:
         row: dict[str, str] = {"pretraining": source}
-        cells, outcomes[source] = _read_counts(source, evals)
+        cells, outcomes[source] = _read_counts(source, evals, splits)
         for column, (k, n) in cells.items():
             row[column] = f"{wilson_interval(k, n).format(100, 0)} (n={n})"
         if cells:
@@ -87,12 +89,14 @@ def robot_tables(run_dir: Path | None, out: Path, sources: list[str], evals: Seq
     return path
 
 
-def _read_counts(source: str, evals: list[Path]) -> tuple[dict[str, list[int]], dict[str, Counts]]:
+def _read_counts(source: str, evals: list[Path], splits: Sequence[str]) -> tuple[dict[str, list[int]], dict[str, Counts]]:
     """A source's success per ``"<task> <split>"`` pooled over the runs, and every outcome's count per run."""
     cells: dict[str, list[int]] = {}
     outcomes: dict[str, Counts] = {}
     for run_index, directory in enumerate(evals):
         for info_path in sorted((directory / source).glob("*/*/eval_info.json")):
+            if splits and info_path.parent.name not in splits:
+                continue
             aggregated = json.loads(info_path.read_text())["aggregated"]
             n = aggregated["n_episodes"]
             rates = {"success": aggregated["pc_success"], **aggregated.get("pc_events", {})}

@@ -48,6 +48,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     table.add_argument("--baseline", default=None,
                        help="source every other one is tested against (two-sided Fisher exact p per outcome),"
                             " e.g. no_pretraining")
+    table.add_argument("--splits", default=None, help="comma-separated splits to keep (default: every one)")
     table.set_defaults(run=run_table)
 
 
@@ -90,6 +91,7 @@ def run_table(args: argparse.Namespace) -> int:
         raise SystemExit(f"--baseline {args.baseline}: not among the sources {sources}")
     out = args.out or args.evals[0]
     out.mkdir(parents=True, exist_ok=True)
-    path = robot_tables(args.run_dir, out, sources, evals=args.evals, baseline=args.baseline)
+    splits = [s.strip() for s in args.splits.split(",") if s.strip()] if args.splits else []
+    path = robot_tables(args.run_dir, out, sources, evals=args.evals, baseline=args.baseline, splits=splits)
     print(path.read_text())
     return 0
