@@ -244,7 +244,7 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
                             trials=config.robot_trials, max_steps=config.robot_max_steps, videos=1, out=target,
                             cfg_scale=config.robot_cfg_scale,
                         ))  # fmt: skip
-        robot_tables(config.out, out, list(pretrained_sources(config)))
+        robot_tables(config.out, out, list(pretrained_sources(config)), baseline="no_pretraining")
 
     def twin(out: Path) -> None:
         from real.config import RunConfig
