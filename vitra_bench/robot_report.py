@@ -74,7 +74,9 @@ def robot_tables(run_dir: Path | None, out: Path, sources: list[str], evals: Seq
                     points.setdefault(name, []).append((source, error, 100 * k / n))
             row["zero-shot d_hand_obj cm"] = "-" if math.isnan(error) else f"{error:.1f}"
         rows.append(row)
-    columns = list(dict.fromkeys(key for row in rows for key in row))
+    # Every source's task/split cells first, whichever source has them, then the pooled columns.
+    cells_first = sorted({key for row in rows for key in row}, key=lambda c: (c.startswith(("all", "zero-shot")), c))
+    columns = ["pretraining", *(c for c in cells_first if c != "pretraining")]
     text = markdown_table([{c: row.get(c, "-") for c in columns} for row in rows])
     text += ("\n\nSuccess in % with Wilson 95 % intervals; trials and step caps as each evaluation recorded them"
              " (its eval_info.json, 'config'). 'all: lifted' (and the like) is the share of trials that reached that milestone of the task"
