@@ -292,9 +292,9 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
         command = "vitra-bench demo" + ("" if config.report_to is None else " --config_path configs/reference.yaml")
         for target in (out, config.report_to):
             if target is not None:
-                write_report(config.out, target, command)
+                write_report(config.out, target, command, stage_order=[stage.name for stage in stages])
 
-    return [
+    stages = [
         Stage("humansim", "render procedural egocentric clips with hidden ground truth", make_clips),
         Stage("grasp_eval", "render zero-shot grasp clips (unseen rooms and categories)", make_grasp_clips),
         Stage("truth_corpus", "write one episode per ground-truth segment (the data engine's upper bound)", make_truth_corpus),
@@ -307,6 +307,7 @@ def demo_stages(config: DemoConfig) -> list[Stage]:
         *optional,
         Stage("report", "gather every table and plot into REPORT.md", report, always=True),
     ]
+    return stages
 
 
 def pretrained_sources(config: DemoConfig) -> dict[str, Path | None]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from vitra_bench.benchmarking import machine_info
@@ -44,14 +45,20 @@ SECTIONS = (
 )  # fmt: skip
 
 
-def write_report(run_dir: Path, out: Path, command: str) -> Path:
-    """``out/REPORT.md`` from the stages of ``run_dir`` that finished; plots copied into ``out``."""
+def write_report(run_dir: Path, out: Path, command: str, stage_order: Sequence[str] = ()) -> Path:
+    """``out/REPORT.md`` from the stages of ``run_dir`` that finished; plots copied into ``out``.
+
+    Stages are listed in ``stage_order`` (the chain's order), others after them by finish time: a
+    stage redone alone finishes last but still belongs where it runs in the chain.
+    """
     run_dir, out = Path(run_dir), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     lines = ["# vitra-bench report", "", f"Regenerate: `{command}`", ""]
     lines += [f"- {key}: {value}" for key, value in machine_info().items()]
     lines += ["", "## Stages and wall time", "", "| stage | seconds |", "|---|---|"]
-    for marker in sorted(run_dir.glob("*/.done"), key=lambda p: p.stat().st_mtime):
+    rank = {name: index for index, name in enumerate(stage_order)}
+    markers = sorted(run_dir.glob("*/.done"), key=lambda p: (rank.get(p.parent.name, len(rank)), p.stat().st_mtime))
+    for marker in markers:
         lines.append(f"| {marker.parent.name} | {json.loads(marker.read_text())['seconds']:.1f} |")
     for folder, name, title, intro in SECTIONS:
         table = run_dir / folder / name
