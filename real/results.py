@@ -90,4 +90,3 @@ def _pc_events(trials: list[TrialResult]) -> dict[str, float]:
     ``vitra-bench robot table`` reads real and simulated runs alike."""
     names = dict.fromkeys(name for trial in trials for name in trial.events)
     return {name: 100 * float(np.mean([trial.events.get(name, False) for trial in trials])) for name in names}
-

@@ -2,7 +2,8 @@
 
 One trial: the arm streams home (through the safety layer, like every motion), the operator resets
 the scene for the sampled instance and presses Enter, the control loop runs, the operator labels
-success and, after a failure, the task's milestones (how far it got). Each control step is *capture -> inference -> command*, each part timed:
+success and, after a failure, the task's milestones (how far it got). Each control step is
+*capture -> inference -> command*, each part timed:
 
 1. read the arm (error codes halt at once) and the hand, capture a frame (a dropped frame reuses
    the last one, up to ``max_dropped_frames`` in a row, then halts);

@@ -46,8 +46,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     table.add_argument("--run", dest="run_dir", type=Path, default=None,
                        help="a demo/reference run directory whose zero-shot errors go beside the sources it names")
     table.add_argument("--baseline", default=None,
-                       help="source every other one is tested against (two-sided Fisher exact p per outcome),"
-                            " e.g. no_pretraining")
+                       help="source every other one is compared with, per outcome: difference in points with a"
+                            " Newcombe 95 %% interval and a two-sided Fisher exact p (e.g. no_pretraining)")
     table.add_argument("--splits", default=None, help="comma-separated splits to keep (default: every one)")
     table.set_defaults(run=run_table)
 
