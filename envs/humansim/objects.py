@@ -86,7 +86,8 @@ def _quat_z_to(direction: np.ndarray) -> tuple[float, float, float, float]:
     return (float(np.cos(angle / 2)), *(axis * np.sin(angle / 2)).tolist())
 
 
-def _rotation(quat: Sequence[float]) -> np.ndarray:
+def geom_rotation(quat: Sequence[float]) -> np.ndarray:
+    """(3, 3) rotation of a GeomSpec's (w, x, y, z) quaternion."""
     mat = np.zeros(9)
     mujoco.mju_quat2Mat(mat, np.asarray(quat, float))
     return mat.reshape(3, 3)
@@ -190,7 +191,7 @@ def geom_signed_distance(g: GeomSpec, points: np.ndarray) -> np.ndarray:
     Exact for every type except the ellipsoid, whose first-order estimate is exact on the
     surface and has the right sign everywhere, which is all that surface tests need.
     """
-    local = (np.asarray(points, float) - np.asarray(g.pos)) @ _rotation(g.quat)
+    local = (np.asarray(points, float) - np.asarray(g.pos)) @ geom_rotation(g.quat)
     s = np.asarray(g.size, float)
     if g.type == "sphere":
         return np.linalg.norm(local, axis=1) - s[0]
@@ -228,7 +229,7 @@ def sample_surface(
         pts, owner = [], []
         for i, (g, c) in enumerate(zip(geoms, counts, strict=True)):
             if c:
-                pts.append(_sample_local(g, rng, c) @ _rotation(g.quat).T + np.asarray(g.pos))
+                pts.append(_sample_local(g, rng, c) @ geom_rotation(g.quat).T + np.asarray(g.pos))
                 owner.append(np.full(c, i))
         pts, owner = np.concatenate(pts), np.concatenate(owner)
         buried = np.zeros(len(pts), bool)
@@ -242,7 +243,7 @@ def sample_surface(
 
 def geom_aabb(g: GeomSpec) -> tuple[np.ndarray, np.ndarray]:
     """Exact axis-aligned bounds (min, max) of one primitive in the prop frame."""
-    rot = _rotation(g.quat)
+    rot = geom_rotation(g.quat)
     s = np.asarray(g.size, float)
     if g.type == "box":
         half = np.abs(rot) @ s

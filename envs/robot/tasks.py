@@ -15,8 +15,10 @@ What each predicate asks (thresholds are module constants, project choices):
   mouth in the region above the cup (remembered in ``TaskState.memory["poured"]``, updated by
   :func:`update_memory`), and now the bottle stands upright within ``RETURN_RADIUS`` of its start,
   released, and the cup still stands.
-* ``balls_swept_and_broom_returned`` (Sweep): at least ``SWEEP_FRACTION`` of the paper balls lie in
-  the taped zone and the broom lies in the basket, released.
+* ``balls_swept_and_broom_returned`` (Sweep): at least ``SWEEP_FRACTION`` of the paper balls have
+  their centre in the taped zone and the broom lies in the basket, released. (The centre, not the
+  body origin: a ball's origin is the surface point it first rested on, which a rolling ball can
+  carry above the zone's 3 cm height.)
 """
 
 from __future__ import annotations
@@ -148,7 +150,7 @@ def poured_and_returned(state: TaskState) -> bool:
 def balls_swept_and_broom_returned(state: TaskState) -> bool:
     balls = [b for k, b in state.bodies.items() if k.startswith("paper_ball_")]
     zone = state.regions["zone"]
-    swept = sum(zone.contains(b.pos) for b in balls) >= SWEEP_FRACTION * len(balls) if balls else False
+    swept = sum(zone.contains(b.centre) for b in balls) >= SWEEP_FRACTION * len(balls) if balls else False
     broom = state.bodies["broom"]
     returned = state.regions["basket"].contains(broom.centre) and not broom.robot_contact
     return bool(swept and returned)

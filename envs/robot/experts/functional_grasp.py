@@ -5,9 +5,10 @@ The handle comes from the object's geometry (``object_info()["handle_geoms"]`` i
 axis. Lying handles (knife, pan, hammer ...) are taken from above like pick & place objects;
 upright loops (mug, teapot: the object's grasp approaches sideways) from the side, palm facing
 the body, fingers horizontal round the loop's outer bar. A lying handle is taken a little toward
-its free end, so that the hand's width stays off the head, and a thin one (knife, spatula) with
-the site nearly at the table, so the fingertips get under it; a grasp that did not lift the tool is
-tried again with the next reachable rotation (and the next height).
+its free end with the thumb pointing away from the head, so that hand and thumb stay off it, and a
+thin one (knife, spatula) with the site nearly at the table, so the fingertips get under it; a
+grasp that did not lift the tool is tried again with the next reachable rotation (and the next
+height).
 """
 
 from __future__ import annotations
@@ -16,20 +17,21 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
+from envs.humansim.objects import geom_aabb, geom_rotation
+from envs.humansim.spec import GeomSpec
 from envs.robot.experts.base import (
     OPEN,
     POWER,
     Reach,
     ScriptedExpert,
     Waypoint,
-    heading,
     lifted,
     mount_for_site,
     palm_frame,
     top_down,
     with_role,
-    yaw_near,
 )
 from envs.robot.experts.pick_place import APPROACH_HEIGHT, MIN_SITE_HEIGHT, READY
 from envs.robot.tasks import LIFT_HEIGHT
@@ -44,17 +46,24 @@ MAX_ATTEMPTS = 3  # grasps tried at a lying handle (one a height above); one tak
 
 def handle_geometry(obj: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float]:
     """World centre (3,), unit axis (3,) and top z of the handle: the handle geoms' centres and
-    their principal direction (one capsule: its own axis)."""
+    their principal direction (one geom: its long axis, a capsule's or cylinder's own, a box's or
+    an ellipsoid's longest side; a box once counted its z side, so a lying wrench's handle stood
+    15 cm tall and the hand closed above it: 0/7 seeds)."""
     rotation, position = obj["pose"][:3, :3], obj["pose"][:3, 3]
     ends, tops = [], []
     for i in obj["handle_geoms"]:
         g = obj["geoms"][i]
-        w, x, y, z = g.quat
-        axis_local = np.array([2 * (x * z + w * y), 2 * (y * z - w * x), 1 - 2 * (x * x + y * y)])
-        half = g.size[1] if g.type in ("capsule", "cylinder") else max(g.size)
-        for s in (-1.0, 1.0):
-            ends.append(rotation @ (np.asarray(g.pos) + s * half * axis_local) + position)
-        tops.append(float(ends[-1][2]) + g.size[0])
+        frame = rotation @ geom_rotation(g.quat)  # the geom's axes in the world
+        centre = rotation @ np.asarray(g.pos) + position
+        size = np.asarray(g.size, float)
+        if g.type in ("capsule", "cylinder"):
+            axis, half = frame[:, 2], size[1]
+        else:
+            long = int(np.argmax(size))
+            axis, half = frame[:, long], size[long]
+        ends += [centre - half * axis, centre + half * axis]
+        world = GeomSpec(g.type, g.size, tuple(centre), tuple(Rotation.from_matrix(frame).as_quat(scalar_first=True)))
+        tops.append(float(geom_aabb(world)[1][2]))
     ends = np.array(ends)
     centre = ends.mean(axis=0)
     _, _, vt = np.linalg.svd(ends - centre)
@@ -97,10 +106,13 @@ class FunctionalGraspExpert(ScriptedExpert):
         centre, axis, top = handle_geometry(obj)
         approach = obj["grasp_approach"]
         if abs(approach[2]) > 0.7:  # lying handle: from above, fingers across its axis
-            centre = centre + TOWARD_END * away_from_head(obj, centre, axis)
+            away = away_from_head(obj, centre, axis)
+            centre = centre + TOWARD_END * away
             floor = thin_site if top < THIN else MIN_SITE_HEIGHT
             site = np.array([centre[0], centre[1], max(floor, top - 0.025)])
-            across = yaw_near(np.arctan2(axis[1], axis[0]) + np.pi / 2, heading(site))
+            # fingers across the handle, the thumb (top_down's +y) pointing away from the head: toward it,
+            # the open thumb touched the saucepan's rim (0/4 seeds; 3/4 away) or a knife's blade
+            across = np.arctan2(away[1], away[0]) - np.pi / 2
             rotations = [top_down(across + d) for d in np.deg2rad([0, 20, -20, 180])]
             backoff = np.array([0.0, 0.0, APPROACH_HEIGHT])
         else:  # upright loop: palm toward the body, fingers horizontal round the outer bar

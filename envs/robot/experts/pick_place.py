@@ -7,7 +7,8 @@ and no lower than the knuckles allow over the table (a flat object lower still, 
 get under it); the fingers are laid across the footprint's long axis (the closed hand holds an
 object along its thumb-side axis, across the fingers). Of the yaws the object allows, the one
 nearest the radial direction whose poses the arm can reach wins, preferring those that keep the
-forearm off the box.
+forearm off the box. Low, short objects (lemons, sponges) that the power grasp pushes away get a
+hook grasp on the retry in between: fingertips hooked off the table rake the object onto the thumb.
 
 The plan is a generator, so it checks what happened: an object not lifted by the grasp, or no
 longer held after the carry, is grasped again (from where it lies now, with a yaw not tried yet);
@@ -30,6 +31,7 @@ from envs.robot.experts.base import (
     heading,
     lifted,
     mount_for_site,
+    pose,
     top_down,
     with_role,
     yaw_near,
@@ -49,6 +51,16 @@ ROUND = 1.5  # long/short axis ratio under which a footprint counts as round (an
 YAW_OFFSETS = np.deg2rad([0, 30, -30, 60, -60, 90, -90])  # tried in this order
 READY = np.array([0.0, 0.0, 0.0, 0.0, 0.1, 0.0, 0.1, 0.0, 0.1, 0.0, 0.1, 0.0])
 """Descending: thumb flat beside the palm (clear of tall objects), fingers barely curled."""
+HOOK_READY = np.array([0.96, 0.21, 1.57, 0.0, 0.0, 1.9, 0.0, 1.9, 0.0, 1.9, 0.0, 1.9])
+"""Descending for a hook grasp: distal finger joints bent first (tips 4.6 cm below the palm, off the
+table) and the thumb half across, bent at its tip (FK: its tip then stays < 8.3 cm below the palm
+on the way in, where a straight sweep dips to 10.8 cm and scrapes the table)."""
+HOOK = np.array([1.75, 0.5, 1.57, 0.0, 1.5, 1.9, 1.5, 1.9, 1.5, 1.9, 1.5, 1.9])
+"""Hook grasp: proximal joints close, raking the hooked fingertips toward the palm ~6 cm below it,
+onto the thumb tip (FK: they meet near (6.6, 0, 10) cm in the mount frame); targets past contact."""
+HOOK_POINT = np.array([0.066, 0.0, 0.10])  # m, mount frame: where the hook grasp pinches, so the object's centre goes there
+HOOK_HEIGHT = 0.06  # m: objects lower than this get the hook grasp on retries (power grasps lift apples, tennis balls, ducks of 6.6 cm and more; a hook retry lost 2 of them, seeds 0-39)
+HOOK_LENGTH = 0.12  # m: and shorter than this (the pre-shaped thumb lands on top of longer ones: 3 remotes/screwdrivers lost with hook retries, seeds 0-39; lemons, sponges 8-9 cm long: 5 gained)
 
 
 def footprint(points: np.ndarray) -> tuple[np.ndarray, float | None, float, float]:
@@ -88,6 +100,12 @@ def grasp_candidates(points: np.ndarray) -> tuple[np.ndarray, list[float]]:
     return np.array([centre[0], centre[1], z]), yaws
 
 
+def hookable(points: np.ndarray) -> bool:
+    """Whether the hook grasp suits the object: low enough that a power grasp pushes it away, short
+    enough that the hook's thumb comes down beside it rather than on it."""
+    return bool(np.ptp(points[:, 2]) < HOOK_HEIGHT and np.ptp(points[:, :2], axis=0).max() < HOOK_LENGTH)
+
+
 class PickPlaceExpert(ScriptedExpert):
     """Grasp ``object`` from above, lift, carry over ``container``, open, retreat."""
 
@@ -99,14 +117,18 @@ class PickPlaceExpert(ScriptedExpert):
 
     def plan(self, env: Any) -> Iterator[Waypoint]:
         tried: list[float] = []
-        for _ in range(MAX_ATTEMPTS):
-            held = yield from self._grasp(env, tried)
-            if held and (yield from self._place(env)):
+        small = hookable(with_role(env, "object")["points"])  # as placed: a missed grasp can stand a lemon on end
+        for attempt in range(MAX_ATTEMPTS):
+            hook = attempt % 2 == 1 and small
+            held = yield from self._grasp(env, tried, hook)
+            if held and (yield from self._place(env, HOOK if hook else POWER)):
                 return
 
-    def _grasp(self, env: Any, tried: list[float]) -> Iterator[Waypoint]:
+    def _grasp(self, env: Any, tried: list[float], hook: bool) -> Iterator[Waypoint]:
         """Grasp the object from where it lies now with a yaw not in ``tried`` (appended) and lift;
-        returns whether it came up with the hand."""
+        returns whether it came up with the hand. A power grasp wraps objects of 6 cm and more but
+        pushes smaller ones away (its curling fingers stall on the table ~8 cm out), so a retry
+        uses the hook grasp, which pinches the object's middle between fingertips and thumb."""
         obj = with_role(env, "object")
         box = with_role(env, "container")
         site, yaws = grasp_candidates(obj["points"])
@@ -114,25 +136,30 @@ class PickPlaceExpert(ScriptedExpert):
         bottom = float(obj["points"][:, 2].min())
         carry_z = float(box["points"][:, 2].max()) + CARRY_CLEARANCE + site[2] - bottom
         candidates = []
+        centre, _, top, _ = footprint(obj["points"])
+        middle = np.array([centre[0], centre[1], 0.5 * (top + bottom)])
         for yaw in fresh:  # the carry is planned later, from the held pose (over the box it is often out of reach by a few cm whatever the grasp yaw, which made the choice arbitrary)
-            grasp = mount_for_site(env, top_down(yaw), site)
+            rotation = top_down(yaw)
+            grasp = pose(rotation, middle - rotation @ HOOK_POINT) if hook else mount_for_site(env, rotation, site)
             candidates.append((yaw, [lifted(grasp, APPROACH_HEIGHT), grasp, lifted(grasp, carry_z - site[2])]))
         candidates.sort(key=lambda c: not clear_of(box["points"], c[1][1]))  # stable: keeps the yaw order
         best = self.reach.best(candidates)
         tried.append(candidates[best][0])
         approach, grasp, lift = candidates[best][1]
-        yield Waypoint(approach, READY, speed=0.3, label="approach")
-        yield Waypoint(grasp, READY, speed=0.12, tolerance=0.006, label="descend")
-        yield Waypoint(grasp, POWER, min_steps=15, hold=8, label="close")
-        yield Waypoint(lift, POWER, speed=0.2, label="lift")
+        ready, grip = (HOOK_READY, HOOK) if hook else (READY, POWER)
+        yield Waypoint(approach, ready, speed=0.3, label="approach")
+        yield Waypoint(grasp, ready, speed=0.12, tolerance=0.006, label="descend")
+        yield Waypoint(grasp, grip, min_steps=15, hold=8, label="close")
+        yield Waypoint(lift, grip, speed=0.2, label="lift")
         if float(with_role(env, "object")["points"][:, 2].min()) > bottom + LIFTED:
             return True
         yield Waypoint(lift, OPEN, min_steps=10, hold=5, label="regrasp")
         return False
 
-    def _place(self, env: Any) -> Iterator[Waypoint]:
-        """Carry the held object over the box, by where it sits in the hand now, and let it go;
-        returns False (hand open, object not placed) when it slipped out on the way."""
+    def _place(self, env: Any, grip: np.ndarray) -> Iterator[Waypoint]:
+        """Carry the held object over the box with the hand closed as ``grip`` (the closure that
+        grasped it), by where it sits in the hand now, and let it go; returns False (hand open,
+        object not placed) when it slipped out on the way."""
         box = with_role(env, "container")
         mount = env.ee_pose("world")
         points = with_role(env, "object")["points"]
@@ -144,7 +171,7 @@ class PickPlaceExpert(ScriptedExpert):
         target = np.array([drop[0], drop[1], float(box["points"][:, 2].max()) + CARRY_CLEARANCE])
         above_box = np.eye(4)
         above_box[:3, :3], above_box[:3, 3] = carry, target - carry @ in_hand[:3]
-        yield Waypoint(above_box, POWER, speed=0.25, label="carry")
+        yield Waypoint(above_box, grip, speed=0.25, label="carry")
         held = float(with_role(env, "object")["points"][:, 2].min()) > target[2] - CARRY_CLEARANCE
         yield Waypoint(above_box, OPEN, min_steps=10, hold=10, label="release")
         if not held:
