@@ -166,3 +166,33 @@ def test_keypoint_retargeting_recovers_a_known_pose() -> None:
     for _ in range(3):
         q = retargeter.retarget(keypoints)
     assert np.linalg.norm(_tips(q) - _tips(q0), axis=1).max() < 0.005
+
+
+def _trial(seed: int, success: bool, obj: str, lifted: bool):
+    from envs.robot.expert_score import ExpertTrial
+
+    return ExpertTrial("PickPlace", "seen", seed, success, {"lifted": lifted}, 100, {"object": obj, "container": "box"},
+                       "release", 1.0)
+
+
+def test_expert_table_counts_successes_milestones_and_the_objects_that_failed() -> None:
+    from envs.robot.expert_score import expert_table
+
+    trials = [_trial(0, True, "apple", True), _trial(1, False, "carrot", True), _trial(2, False, "carrot", False),
+              _trial(3, False, "lemon", False)]
+    (row,) = expert_table(trials)
+    assert row["success"] == "1/4"
+    assert row["rate [95 % CI]"] == "25 [5, 70] %"  # Wilson 1/4
+    assert row["milestones"] == "lifted 2/4"
+    assert row["failed layouts (objects)"] == "carrot x2; lemon x1"  # the box is in every layout: not named
+
+
+def test_robot_experts_command_writes_the_table(tmp_path, capsys) -> None:
+    from vitra_bench.cli.main import main
+
+    out = tmp_path / "experts.md"
+    assert main(["robot", "experts", "--tasks", "FunctionalGrasp", "--splits", "seen", "--seeds", "1", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| FunctionalGrasp | seen |" in text and "/1 |" in text
+    assert text in capsys.readouterr().out
+    assert main(["robot", "experts", "--tasks", "Juggle"]) == 2

@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    """Add the ``robot`` group: ``demos``, ``replay-human`` and ``table``."""
+    """Add the ``robot`` group: ``demos``, ``experts``, ``replay-human`` and ``table``."""
     group = commands.add_parser("robot", help="simulated XHAND1 + RM75 robot: demonstrations, human replay, result tables")
     sub = group.add_subparsers(dest="robot_command", required=True, metavar="SUBCOMMAND")
 
@@ -25,6 +25,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     demos.add_argument("--seed", type=int, default=0, help="attempt i depends only on (seed, task, split, i)")
     demos.add_argument("--image-size", type=int, default=128, help="square head-camera frames (default 128)")
     demos.set_defaults(run=run_demos)
+
+    experts = sub.add_parser("experts", help="score the scripted experts per task and split (state only, Wilson intervals)")
+    experts.add_argument("--tasks", default="PickPlace,FunctionalGrasp,Pour,Sweep", help="comma-separated TaskSpec names")
+    experts.add_argument("--splits", default=None, help="comma-separated splits (default: each task's own)")
+    experts.add_argument("--seeds", type=int, default=40, help="layouts 0..N-1 per split (default 40)")
+    experts.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    experts.add_argument("--out", type=Path, default=Path("results/robot_experts.md"), help="table to write")
+    experts.set_defaults(run=run_experts)
 
     replay = sub.add_parser("replay-human", help="replay a human corpus episode on the simulated robot (mp4)")
     replay.add_argument("--corpus", type=Path, required=True, help="human corpus")
@@ -65,6 +73,22 @@ def run_demos(args: argparse.Namespace) -> int:
         print(f"{task}: {row['succeeded']}/{row['attempted']} successful ({rate}), "
               f"{row['seconds_per_attempt']:.1f} s per attempt")
     print(f"{args.out}: {len(summary['written_now'])} episode(s) written now")
+    return 0
+
+
+def run_experts(args: argparse.Namespace) -> int:
+    from envs.robot.expert_score import score_experts, write_expert_table
+    from vitra_bench.tasks import task_names
+
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    unknown = sorted(set(tasks) - set(task_names()))
+    if unknown:
+        raise ValueError(f"--tasks: unknown {unknown}; known: {list(task_names())}")
+    if args.seeds < 1:
+        raise ValueError("--seeds: need at least 1")
+    splits = [s.strip() for s in args.splits.split(",") if s.strip()] if args.splits else None
+    trials = score_experts(tasks, splits, args.seeds, args.workers)
+    print(write_expert_table(trials, args.out, args.seeds))
     return 0
 
 
