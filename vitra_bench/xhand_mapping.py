@@ -46,6 +46,7 @@ and the left MANO hand is the mirrored right model with the right-hand conventio
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -159,12 +160,25 @@ def _table(table: str | tuple[JointMap, ...]) -> tuple[JointMap, ...]:
 def _indices(
     table: str | tuple[JointMap, ...],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(robot joints, theta slots, signs) of a table."""
+    return _cached_indices(table if isinstance(table, (str, tuple)) else tuple(table))
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_indices(
+    table: str | tuple[JointMap, ...],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cached because the robot env maps joints on every 30 Hz step; read-only because the cache
+    hands every caller the same arrays."""
     rows = _table(table)
-    return (
+    out = (
         np.array([r.robot for r in rows]),
         np.array([r.slot for r in rows]),
         np.array([r.sign for r in rows]),
     )
+    for array in out:
+        array.flags.writeable = False
+    return out
 
 
 def theta_mask(table: str | tuple[JointMap, ...] = DEFAULT_TABLE) -> np.ndarray:

@@ -91,6 +91,7 @@ from gymnasium import spaces
 from scipy.spatial.transform import Rotation
 
 from envs.robot.ik import ARM_JOINTS, ArmIK, IKConfig
+from envs.robot.rotations import euler_to_matrix, matrix_to_euler
 from envs.robot.scene import (
     CAMERA,
     EE_SITE,
@@ -315,7 +316,7 @@ class RobotTaskEnv(gym.Env):
         action = np.clip(np.asarray(action, np.float64).reshape(ACTION_DIM), self.action_space.low, self.action_space.high)
         right = action[RIGHT_ACTION]
         base = self._command if self.action_reference == "command" else self.ee_pose("camera")
-        dR = Rotation.from_euler(EULER, right[ROTATION]).as_matrix()
+        dR = euler_to_matrix(right[ROTATION])
         self._command = _pose(dR @ base[:3, :3], base[:3, 3] + right[TRANSLATION])
         q_prev = self._arm_target
         self._arm_target = self.ik.step(self._cam_to_world @ self._command, self.control_dt)
@@ -323,8 +324,9 @@ class RobotTaskEnv(gym.Env):
         hand = np.clip(theta_to_xhand(right[FINGERS], self.joint_table), *self._hand_ctrlrange.T)
         m, d = self.model, self.data
         d.ctrl[self._hand_act] = hand
-        for i in range(1, self.substeps + 1):  # interpolated arm targets, as the real controller does
-            d.ctrl[self._arm_act] = q_prev + (self._arm_target - q_prev) * (i / self.substeps)
+        fractions = np.arange(1, self.substeps + 1) / self.substeps
+        for arm in q_prev + np.outer(fractions, self._arm_target - q_prev):  # interpolated, as the real controller does
+            d.ctrl[self._arm_act] = arm
             mujoco.mj_step(m, d)
         self._steps += 1
         state = self.task_state()
@@ -358,7 +360,7 @@ class RobotTaskEnv(gym.Env):
         ee = self.ee_pose("camera")
         right = state[RIGHT_STATE]
         right[TRANSLATION] = ee[:3, 3]
-        right[ROTATION] = Rotation.from_matrix(ee[:3, :3], assume_valid=True).as_euler(EULER)
+        right[ROTATION] = matrix_to_euler(ee[:3, :3])
         right[FINGERS] = xhand_to_theta(self.hand_joints(), self.joint_table)
         obs = {"state": state, "state_mask": self._state_mask.copy()}
         if self.observe_image:

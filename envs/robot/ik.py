@@ -109,11 +109,12 @@ class ArmIK:
 
         Evaluating at another ``q`` leaves the solution (and so the warm start) unchanged.
         """
-        if q is None:
-            return self.configuration.get_transform_frame_to_world(EE_SITE, "site").as_matrix()
-        data = mujoco.MjData(self.model)
-        data.qpos[:] = q
-        mujoco.mj_kinematics(self.model, data)
+        if q is None:  # the configuration's kinematics are current (mink updates them on every change)
+            data = self.configuration.data
+        else:
+            data = mujoco.MjData(self.model)
+            data.qpos[:] = q
+            mujoco.mj_kinematics(self.model, data)
         out = np.eye(4)
         out[:3, :3] = data.site(EE_SITE).xmat.reshape(3, 3)
         out[:3, 3] = data.site(EE_SITE).xpos
