@@ -173,6 +173,10 @@ def test_balls_swept_and_broom_returned():
     broom_out = T.TaskState({**balls_in, "broom": _body([0.3, -0.1, 0.01])}, ok.regions)
     balls_out = T.TaskState({**{k: _body([0.3, 0.0, 0.018]) for k in balls_in}, "broom": broom_in}, ok.regions)
     assert not any(T.balls_swept_and_broom_returned(s) for s in (held, broom_out, balls_out))
+    # a ball counts by its centre: a rolled ball's origin (the point it first rested on) can sit on
+    # top, above the zone's 3 cm, while the ball lies in the square
+    rolled = {k: _body([b.pos[0], b.pos[1], 0.036], centre=b.pos) for k, b in balls_in.items()}
+    assert T.balls_swept_and_broom_returned(T.TaskState({**rolled, "broom": broom_in}, ok.regions))
 
 
 def test_env_success_from_a_hand_made_scene_state():
