@@ -9,6 +9,8 @@ object along its thumb-side axis, across the fingers). Of the yaws the object al
 nearest the radial direction whose poses the arm can reach wins, preferring those that keep the
 forearm off the box. Low, short objects (lemons, sponges) that the power grasp pushes away get a
 hook grasp on the retry in between: fingertips hooked off the table rake the object onto the thumb.
+A ring (tape roll), whose low wall every top-down closure squeezes out, gets a wall pinch instead:
+fingers straight down outside its far wall, the thumb swept along them inside the bore.
 
 The plan is a generator, so it checks what happened: an object not lifted by the grasp, or no
 longer held after the carry, is grasped again (from where it lies now, with a yaw not tried yet);
@@ -61,6 +63,19 @@ onto the thumb tip (FK: they meet near (6.6, 0, 10) cm in the mount frame); targ
 HOOK_POINT = np.array([0.066, 0.0, 0.10])  # m, mount frame: where the hook grasp pinches, so the object's centre goes there
 HOOK_HEIGHT = 0.06  # m: objects lower than this get the hook grasp on retries (power grasps lift apples, tennis balls, ducks of 6.6 cm and more; a hook retry lost 2 of them, seeds 0-39)
 HOOK_LENGTH = 0.12  # m: and shorter than this (the pre-shaped thumb lands on top of longer ones: 3 remotes/screwdrivers lost with hook retries, seeds 0-39; lemons, sponges 8-9 cm long: 5 gained)
+HOLE = 0.015  # m: an object with no surface point this close to its footprint's centre is a ring (tape roll: 3 cm bore; cups and bowls have a bottom there)
+PINCH_FINGERS = np.tile([1.6, 0.0], 4)  # fingers pointing straight down (FK: tips at ~(10.5, y, 10.5) cm in the mount frame)
+PINCH_READY = np.array([1.76, -0.55, 1.55, 0.0, *PINCH_FINGERS])
+"""Descending for a wall pinch: fingers straight down, thumb tip down beside the wrist (FK: (10.8, -1.1, 4.2) cm)."""
+PINCH_SWEEP = [np.array([1.6, -0.15, 1.45, 0.0, *PINCH_FINGERS]), np.array([1.52, 0.2, 1.15, 0.0, *PINCH_FINGERS])]
+"""The thumb's way along the fingers: FK tips (10.5, -0.2, 6.8), (10.4, 0.1, 8.7) cm; straight from the ready thumb to the
+closed one its tip would dip 1.5 cm lower, press the table and lift the hand (seed 19 of unseen_category)."""
+PINCH = np.array([1.44, 0.8, 0.25, 0.0, *np.tile([1.75, 0.2], 4)])
+"""Wall pinch: thumb tip swept to (10.4, 0.3, 10.9) cm, past the fingertips, which curl toward it; targets past contact."""
+PINCH_TABLE = 0.118  # m below the mount (its x) where the table goes: the sweeping thumb tip (10.4-10.8 cm, FK) and fingertips (10.5 cm) stay ~1 cm above it
+PINCH_PAD = 0.09  # m along the fingers (mount z) where the far wall's outer face goes: just short of the fingertips (tips at 9.9-10.5 cm)
+READIES = {"power": READY, "hook": HOOK_READY, "pinch": PINCH_READY}
+GRIPS = {"power": POWER, "hook": HOOK, "pinch": PINCH}
 
 
 def footprint(points: np.ndarray) -> tuple[np.ndarray, float | None, float, float]:
@@ -106,6 +121,24 @@ def hookable(points: np.ndarray) -> bool:
     return bool(np.ptp(points[:, 2]) < HOOK_HEIGHT and np.ptp(points[:, :2], axis=0).max() < HOOK_LENGTH)
 
 
+def hollow(points: np.ndarray) -> bool:
+    """Whether the object is a ring (tape roll): power and hook grasps close on its wall from above
+    and squeeze it out (0/5 lifted, seeds 0-39), while a thumb inside the bore pinches it."""
+    centre = footprint(points)[0]
+    return bool(np.min(np.linalg.norm(points[:, :2] - centre[:2], axis=1)) > HOLE)
+
+
+def pinch_pose(points: np.ndarray, yaw: float) -> np.ndarray:
+    """Mount pose (fingers along ``yaw``) for a wall pinch: fingertips just above the table against
+    the far side of the object, so the thumb, swept along the fingers inside the bore, presses
+    the far wall onto them."""
+    centre, _, top, bottom = footprint(points)
+    depth = float(np.ptp(points[:, :2] @ np.array([np.cos(yaw), np.sin(yaw)])))
+    in_hand = np.array([PINCH_TABLE - 0.5 * (top - bottom), 0.0, PINCH_PAD - 0.5 * depth])
+    rotation = top_down(yaw)
+    return pose(rotation, np.array([centre[0], centre[1], 0.5 * (top + bottom)]) - rotation @ in_hand)
+
+
 class PickPlaceExpert(ScriptedExpert):
     """Grasp ``object`` from above, lift, carry over ``container``, open, retreat."""
 
@@ -117,18 +150,20 @@ class PickPlaceExpert(ScriptedExpert):
 
     def plan(self, env: Any) -> Iterator[Waypoint]:
         tried: list[float] = []
-        small = hookable(with_role(env, "object")["points"])  # as placed: a missed grasp can stand a lemon on end
+        points = with_role(env, "object")["points"]  # as placed: a missed grasp can stand a lemon on end
+        small, ring = hookable(points), hollow(points)
         for attempt in range(MAX_ATTEMPTS):
-            hook = attempt % 2 == 1 and small
-            held = yield from self._grasp(env, tried, hook)
-            if held and (yield from self._place(env, HOOK if hook else POWER)):
+            grasp = "pinch" if ring else "hook" if attempt % 2 == 1 and small else "power"
+            held = yield from self._grasp(env, tried, grasp)
+            if held and (yield from self._place(env, GRIPS[grasp])):
                 return
 
-    def _grasp(self, env: Any, tried: list[float], hook: bool) -> Iterator[Waypoint]:
+    def _grasp(self, env: Any, tried: list[float], kind: str) -> Iterator[Waypoint]:
         """Grasp the object from where it lies now with a yaw not in ``tried`` (appended) and lift;
         returns whether it came up with the hand. A power grasp wraps objects of 6 cm and more but
         pushes smaller ones away (its curling fingers stall on the table ~8 cm out), so a retry
-        uses the hook grasp, which pinches the object's middle between fingertips and thumb."""
+        uses the hook grasp, which pinches the object's middle between fingertips and thumb. A ring
+        gets the wall pinch (``kind``: "power", "hook" or "pinch")."""
         obj = with_role(env, "object")
         box = with_role(env, "container")
         site, yaws = grasp_candidates(obj["points"])
@@ -140,15 +175,22 @@ class PickPlaceExpert(ScriptedExpert):
         middle = np.array([centre[0], centre[1], 0.5 * (top + bottom)])
         for yaw in fresh:  # the carry is planned later, from the held pose (over the box it is often out of reach by a few cm whatever the grasp yaw, which made the choice arbitrary)
             rotation = top_down(yaw)
-            grasp = pose(rotation, middle - rotation @ HOOK_POINT) if hook else mount_for_site(env, rotation, site)
+            if kind == "pinch":
+                grasp = pinch_pose(obj["points"], yaw)
+            elif kind == "hook":
+                grasp = pose(rotation, middle - rotation @ HOOK_POINT)
+            else:
+                grasp = mount_for_site(env, rotation, site)
             candidates.append((yaw, [lifted(grasp, APPROACH_HEIGHT), grasp, lifted(grasp, carry_z - site[2])]))
         candidates.sort(key=lambda c: not clear_of(box["points"], c[1][1]))  # stable: keeps the yaw order
         best = self.reach.best(candidates)
         tried.append(candidates[best][0])
         approach, grasp, lift = candidates[best][1]
-        ready, grip = (HOOK_READY, HOOK) if hook else (READY, POWER)
+        ready, grip = READIES[kind], GRIPS[kind]
         yield Waypoint(approach, ready, speed=0.3, label="approach")
         yield Waypoint(grasp, ready, speed=0.12, tolerance=0.006, label="descend")
+        for hand in PINCH_SWEEP if kind == "pinch" else []:
+            yield Waypoint(grasp, hand, min_steps=8, label="close")
         yield Waypoint(grasp, grip, min_steps=15, hold=8, label="close")
         yield Waypoint(lift, grip, speed=0.2, label="lift")
         if float(with_role(env, "object")["points"][:, 2].min()) > bottom + LIFTED:
