@@ -202,6 +202,7 @@ class RobotTaskEnv(gym.Env):
         self.image_size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
         self.observe_image = observe_image
         self.substeps = int(substeps)
+        self._substep_fractions = np.arange(1, self.substeps + 1) / self.substeps  # arm-target interpolation
         self.control_dt = 1.0 / self.task.control_hz
         self.metadata = {**self.metadata, "render_fps": round(self.task.control_hz)}
         self.action_reference = action_reference
@@ -324,8 +325,7 @@ class RobotTaskEnv(gym.Env):
         hand = np.clip(theta_to_xhand(right[FINGERS], self.joint_table), *self._hand_ctrlrange.T)
         m, d = self.model, self.data
         d.ctrl[self._hand_act] = hand
-        fractions = np.arange(1, self.substeps + 1) / self.substeps
-        for arm in q_prev + np.outer(fractions, self._arm_target - q_prev):  # interpolated, as the real controller does
+        for arm in q_prev + np.outer(self._substep_fractions, self._arm_target - q_prev):  # interpolated, as the real controller does
             d.ctrl[self._arm_act] = arm
             mujoco.mj_step(m, d)
         self._steps += 1

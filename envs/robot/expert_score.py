@@ -32,10 +32,8 @@ class ExpertTrial:
     seed: int
     success: bool
     events: dict[str, bool]
-    steps: int
     objects: dict[str, str]
     """The TaskSpec's object slots as filled in this layout (slot -> object name)."""
-    last_phase: str
     seconds: float
 
 
@@ -51,15 +49,14 @@ def run_trial(task: str, split: str, seed: int) -> ExpertTrial:
     robot, expert = env.unwrapped, make_expert(task)
     _, info = env.reset(seed=seed)
     expert.reset(robot)
-    steps = 0
-    for steps in range(1, robot.task.horizon + 1):
+    for _ in range(robot.task.horizon):
         *_, terminated, truncated, info = env.step(expert.act(robot))
         if terminated or truncated:
             break
     objects = dict(robot.instance.objects)
     env.close()
-    return ExpertTrial(task, split, seed, bool(info["is_success"]), dict(info["events"]), steps, objects,
-                       expert.phase, time.perf_counter() - start)
+    return ExpertTrial(task, split, seed, bool(info["is_success"]), dict(info["events"]), objects,
+                       time.perf_counter() - start)
 
 
 def score_experts(tasks: list[str], splits: list[str] | None, seeds: int, workers: int = 1) -> list[ExpertTrial]:

@@ -1,7 +1,8 @@
 """Euler "xyz" conversions of one rotation, for the env's 30 Hz step.
 
-scipy's ``Rotation`` costs about 50 us per conversion, and a step made three of them: a third of
-what the env added to the physics (``benchmarks/robot_env_speed.py``). MuJoCo's own ``mju_*``
+scipy's ``Rotation`` costs about 50 us per conversion, and every step made two of them (the
+action's rotation, the observation's), beside a physics step of 0.6-2.5 ms
+(``benchmarks/robot_env_speed.py``). MuJoCo's own ``mju_*``
 functions do the same work in about 2 us, so the step path uses them; batched conversions elsewhere
 stay with scipy. Both functions agree with scipy's ``"xyz"`` (extrinsic x, then y, then z) to
 machine precision, tested in ``tests/test_robot_rotations.py``.
